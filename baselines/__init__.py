@@ -1,0 +1,1 @@
+"""Baseline encoder adapters (installed as ``impact_bench.baselines``)."""

@@ -1,0 +1,108 @@
+"""Audio front end shared by every suite: read, validate, downmix, resample, cut, normalise.
+
+Order of operations (recorded in every results file via :func:`frontend_description`):
+1. ``soundfile`` decode to float32 (errors name the file);
+2. reject NaN/Inf samples, empty files;
+3. downmix multichannel by channel mean;
+4. resample to the suite rate with soxr "HQ" (the engine librosa uses by default);
+5. cut the suite's clip (first N seconds; zero-pad at the end if shorter);
+6. the suite's waveform normalisation (DINOS: RMS then z-score, IMPACT paper §5.2);
+7. the encoder's own official pipeline (inside the adapter), after resampling to its rate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from impact_bench.errors import DataError
+
+AUDIO_EXTENSIONS = (".wav", ".flac")
+RESAMPLER = "soxr HQ (soxr.resample, quality='HQ')"
+EPS = 1e-6  # LISTEN / paper normalisation epsilon: x/(rms+1e-6), (x-mean)/(std+1e-6)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int, int]:
+    """Decode ``path`` → (mono float32 waveform, native rate, channel count). Errors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: audio file does not exist")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
+        raise DataError(f"{path}: cannot decode audio ({exc}); expected a readable WAV or FLAC file") from exc
+    if data.shape[0] == 0:
+        raise DataError(f"{path}: audio file contains no samples")
+    if not np.isfinite(data).all():
+        bad = int((~np.isfinite(data)).sum())
+        raise DataError(f"{path}: {bad} NaN/Inf samples; expected finite audio")
+    channels = data.shape[1]
+    mono = data.mean(axis=1) if channels > 1 else data[:, 0]
+    return np.ascontiguousarray(mono, dtype=np.float32), int(rate), channels
+
+
+def resample(wave: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    if rate_in == rate_out:
+        return wave.astype(np.float32, copy=False)
+    return soxr.resample(wave, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
+
+
+def cut_clip(wave: np.ndarray, length: int, policy: str = "first") -> np.ndarray:
+    """Exactly ``length`` samples: the first (or centre) window, zero-padded at the end if short."""
+    if wave.shape[-1] >= length:
+        start = 0 if policy == "first" else (wave.shape[-1] - length) // 2
+        return wave[..., start:start + length]
+    pad = [(0, 0)] * (wave.ndim - 1) + [(0, length - wave.shape[-1])]
+    return np.pad(wave, pad)
+
+
+def rms_zscore(wave: np.ndarray) -> np.ndarray:
+    """IMPACT paper §5.2 "RMS and Z-score normalization", as the authors' LISTEN code writes it:
+    ``(x/(rms+eps) - mean(x)) / (std(x)+eps)`` with mean/std of the ORIGINAL x (per clip, last axis).
+
+    A silent clip (all zeros) maps to zeros, never NaN.
+    """
+    x = wave.astype(np.float64)
+    rms = np.sqrt(np.mean(x * x, axis=-1, keepdims=True))
+    mean = x.mean(axis=-1, keepdims=True)
+    std = x.std(axis=-1, keepdims=True)
+    return ((x / (rms + EPS) - mean) / (std + EPS)).astype(np.float32)
+
+
+def normalise(wave: np.ndarray, method: str) -> np.ndarray:
+    if method == "rms-zscore":
+        return rms_zscore(wave)
+    if method == "none":
+        return wave
+    raise ValueError(f"unknown waveform normalisation {method!r}")
+
+
+def load_clip(path: Path, sample_rate: int, seconds: float, policy: str = "first") -> tuple[np.ndarray, AudioInfo]:
+    """Read ``path`` and return the suite clip at ``sample_rate`` (before normalisation)."""
+    wave, native, channels = read_audio(path)
+    info = AudioInfo(Path(path), native, channels, wave.shape[0])
+    wave = resample(wave, native, sample_rate)
+    return cut_clip(wave, int(round(seconds * sample_rate)), policy), info
+
+
+def frontend_description(sample_rate: int, seconds: float, policy: str, norm: str) -> dict[str, object]:
+    return {
+        "decoder": "soundfile (float32)",
+        "downmix": "mean over channels",
+        "resampler": RESAMPLER,
+        "sample_rate": sample_rate,
+        "clip_seconds": seconds,
+        "clip_policy": f"{policy} window; zero-pad at end if shorter",
+        "waveform_norm": norm,
+    }

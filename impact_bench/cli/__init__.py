@@ -1,0 +1,46 @@
+"""``impact-bench``: benchmark industrial machine-sound encoders.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``main(args)``.
+User errors (bad data, unknown encoder, …) print one clear message and exit 2; Ctrl-C exits 130
+and says how to resume.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from impact_bench import __version__
+from impact_bench.cli import check_encoder, data, demo, embed, leaderboard, listing, run
+from impact_bench.errors import ImpactBenchError
+
+COMMANDS = (run, demo, data, listing, check_encoder, embed, leaderboard)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="impact-bench",
+        description="Score audio encoders on industrial machine-sound tasks (DINOS T1-T30 and offline "
+                    "synthetic stand-ins) with the IMPACT paper's frozen-embedding probe.",
+        epilog="Start with: impact-bench demo   (offline, a few minutes on 2 CPU cores)")
+    parser.add_argument("--version", action="version", version=f"impact-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ImpactBenchError as exc:
+        print(f"impact-bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nimpact-bench: interrupted; finished work is kept — run the same command again to resume.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""``impact-bench check-encoder``: run the conformance checks on an encoder."""
+from __future__ import annotations
+
+import argparse
+
+from impact_bench.encoders.catalog import build_encoder, parse_options
+from impact_bench.encoders.conformance import run_checks
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check-encoder", help="check an encoder against the contract (shapes, determinism, batching, …)",
+                       description="Exit status 0 when every check passes, 1 otherwise.")
+    p.add_argument("encoder", help="registered name, pkg.module:Class or path/to/file.py:Class")
+    p.add_argument("--checkpoint")
+    p.add_argument("--encoder-opt", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-plugins", action="store_true")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    enc = build_encoder(args.encoder, checkpoint=args.checkpoint, device=args.device,
+                        options=parse_options(args.encoder_opt), autoload=not args.no_plugins)
+    checks = run_checks(enc)
+    for c in checks:
+        print(f"[{'PASS' if c.passed else 'FAIL'}] {c.name:<17} {c.message}")
+    failed = sum(not c.passed for c in checks)
+    print(f"{len(checks) - failed} passed, {failed} failed")
+    return 1 if failed else 0

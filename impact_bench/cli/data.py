@@ -1,0 +1,39 @@
+"""``impact-bench data synth``: write a synthetic suite in the real release layout."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from impact_bench.errors import ImpactBenchError
+from impact_bench.suites.catalog import get_suite
+from impact_bench.synth.dinos_synth import write_dinos_synth
+from impact_bench.synth.pretrain_synth import write_pretrain_synth
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="prepare datasets (synthetic stand-ins)")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    s = dsub.add_parser("synth", help="write a deterministic synthetic dataset in the real layout",
+                        description="dinos-synth: the 30 DINOS classes (Table 2 counts × --scale) under "
+                                    "DINOS_Downstreams_{train,test}/. --pretrain N also writes N 59-s recordings per "
+                                    "pretraining category under DINOS_Pretrain/.")
+    s.add_argument("--suite", default="dinos-synth", help="synthetic suite to write (default: dinos-synth)")
+    s.add_argument("--out", type=Path, required=True, help="folder to write into (existing identical files are kept)")
+    s.add_argument("--scale", type=float, default=1.0, help="fraction of the published clip counts (min 10 per class)")
+    s.add_argument("--pretrain", type=int, default=0, metavar="N", help="also write N pretraining recordings per category")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    spec = get_suite(args.suite)
+    if spec.data.generator != "dinos-synth":
+        raise ImpactBenchError(f"suite {spec.name!r} has no synthetic generator; try --suite dinos-synth")
+    if not 0 < args.scale <= 10:
+        raise ImpactBenchError(f"--scale must be in (0, 10], got {args.scale}")
+    n = write_dinos_synth(spec, args.out, args.scale, progress=not args.quiet)
+    print(f"wrote {n} clips under {args.out} (suite {spec.name} v{spec.version}, scale {args.scale})")
+    if args.pretrain:
+        m = write_pretrain_synth(args.out, args.pretrain, progress=not args.quiet)
+        print(f"wrote {m} pretraining recordings under {args.out / 'DINOS_Pretrain'}")
+    return 0

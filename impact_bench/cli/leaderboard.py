@@ -1,0 +1,22 @@
+"""``impact-bench leaderboard``: markdown/LaTeX tables + figures from results files."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from impact_bench.leaderboard import build
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("leaderboard", help="render results JSONs as paper-style tables beside the published numbers")
+    p.add_argument("results", nargs="+", type=Path, help="results JSON files written by `impact-bench run`")
+    p.add_argument("-o", "--out", type=Path, required=True, help="markdown (or .tex) file to write")
+    p.add_argument("--format", choices=["markdown", "latex"], default="markdown")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    out = build(args.results, args.out, latex=args.format == "latex", figures=not args.no_figures)
+    print(f"wrote {out}")
+    return 0

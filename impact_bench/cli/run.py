@@ -1,0 +1,55 @@
+"""``impact-bench run``: score one encoder on one suite."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from impact_bench.encoders.catalog import parse_options
+from impact_bench.runner import RunRequest, run
+
+
+def add_common_encoder_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--encoder", required=True,
+                   help="registered name (see `impact-bench list encoders`), pkg.module:Class, or path/to/file.py:Class")
+    p.add_argument("--checkpoint", help="weights file for the encoder")
+    p.add_argument("--encoder-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="encoder option, repeatable (e.g. --encoder-opt sample_rate=16000)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--batch-size", type=int, default=32, help="clips per encoder call (default: 32)")
+    p.add_argument("--no-plugins", action="store_true", help="do not load encoders from installed plugins")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="score an encoder on a suite (embeddings → 10-seed probe → results JSON)",
+                       description="Extract frozen embeddings (cached), train the probe over all seeds, and write "
+                                   "<out>/<suite>__<encoder>.json. Interrupted runs resume when re-run.")
+    add_common_encoder_args(p)
+    p.add_argument("--suite", required=True, help="suite name, e.g. dinos or dinos-synth (`impact-bench list suites`)")
+    p.add_argument("--data-root", type=Path, help="dataset folder (default: $IMPACT_BENCH_<SUITE>_ROOT or the cache dir)")
+    p.add_argument("--seeds", type=int, help="number of seeds/splits (default: the suite's, 10 for DINOS)")
+    p.add_argument("--max-clips-per-class", type=int, help="use at most N clips per class (results marked as a subset)")
+    p.add_argument("--split", choices=["paper", "official"], default="paper",
+                   help="paper: pool the release's train+test folders and re-split 20/80 per seed (default); "
+                        "official: use the folders as given, as the authors' code does")
+    p.add_argument("--standardize", action="store_true", help="z-score features with train-split statistics (off in the paper)")
+    p.add_argument("--class-map", type=Path, help="CSV machine,folder,task mapping class folders to task ids")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: ./results)")
+    p.add_argument("--cache-dir", type=Path, help="embedding cache (default: $IMPACT_BENCH_CACHE or ~/.cache/impact-bench)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results file of a different run")
+    p.add_argument("--tasks-dir", action="append", default=[], help="extra folder of suite .yaml files")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    req = RunRequest(
+        encoder=args.encoder, suite=args.suite, out=args.out, data_root=args.data_root, checkpoint=args.checkpoint,
+        encoder_options=parse_options(args.encoder_opt), seeds=args.seeds,
+        max_clips_per_class=args.max_clips_per_class, split=args.split, standardize=args.standardize,
+        class_map=args.class_map, device=args.device, batch_size=args.batch_size,
+        cache_dir=args.cache_dir and args.cache_dir / "embeddings", use_cache=not args.no_cache,
+        overwrite=args.overwrite, autoload_plugins=not args.no_plugins, progress=not args.quiet,
+        tasks_dirs=tuple(args.tasks_dir))
+    run(req)
+    return 0

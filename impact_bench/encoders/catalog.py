@@ -1,0 +1,142 @@
+"""Finding and building encoders.
+
+``--encoder`` accepts a registered name (built-ins and installed plugins), ``pkg.module:Class``
+or ``path/to/file.py:Class``. Plugins are installed distributions declaring an entry point in the
+group ``impact_bench.encoders``; they are imported only when used. ``IMPACT_BENCH_NO_PLUGINS=1``
+(or ``--no-plugins``) turns discovery off. Built-ins win name clashes with plugins.
+"""
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable
+
+from impact_bench.encoders.protocol import Encoder
+from impact_bench.errors import EncoderError, RegistryError
+from impact_bench.registry import Registry, import_target
+
+ENTRY_POINT_GROUP = "impact_bench.encoders"
+NO_PLUGINS_ENV = "IMPACT_BENCH_NO_PLUGINS"
+
+BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, description)
+    "logmel-stats": ("impact_bench.encoders.logmel:LogMelStats", "MIT (part of impact-bench)",
+                     "mean + std of 128 log-mel bands; weight-free reference"),
+    "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
+                  "openSMILE research licence: NON-COMMERCIAL use only",
+                  "openSMILE ComParE_2016 functionals, 6,373-d (needs the [opensmile] extra)"),
+}
+
+
+def plugins_enabled(autoload: bool = True) -> bool:
+    return autoload and os.environ.get(NO_PLUGINS_ENV, "").strip().lower() not in {"1", "true", "yes"}
+
+
+def encoder_registry(autoload: bool = True) -> tuple[Registry[Callable[..., Encoder]], list[str]]:
+    """The registry and notices (e.g. a plugin name that clashes with a built-in)."""
+    registry: Registry[Callable[..., Encoder]] = Registry("encoder")
+    notices: list[str] = []
+    for name, (target, licence, desc) in BUILTINS.items():
+        registry.register(name, target, licence=licence, description=desc)
+    if plugins_enabled(autoload):
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            dist = getattr(ep.dist, "name", "?")
+            added = registry.register(ep.name, ep, origin=f"plugin:{dist}", on_clash="skip",
+                                      licence="see plugin", description=f"plugin {ep.value}")
+            if added is None:
+                notices.append(f"plugin {ep.name!r} from {dist} ignored: the name is taken by a built-in")
+    return registry, notices
+
+
+def _load_from_file(path_str: str, attr: str) -> Any:
+    path = Path(path_str)
+    if not path.is_file():
+        raise EncoderError(f"{path}: encoder file does not exist")
+    mod_name = f"impact_bench_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise EncoderError(f"{path}: cannot import as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise EncoderError(f"{path}: importing the encoder file failed: {type(exc).__name__}: {exc}") from exc
+    if not hasattr(module, attr):
+        raise EncoderError(f"{path}: defines no attribute {attr!r}")
+    return getattr(module, attr)
+
+
+def resolve_factory(spec: str, autoload: bool = True) -> Callable[..., Encoder]:
+    """Turn ``--encoder`` text into a factory (a class or function returning an encoder)."""
+    if ":" in spec:
+        target, _, attr = spec.rpartition(":")
+        if target.endswith(".py") or "/" in target or os.sep in target:
+            return _load_from_file(target, attr)
+        try:
+            return import_target(spec)
+        except (ImportError, AttributeError) as exc:
+            raise EncoderError(f"cannot import encoder {spec!r}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise EncoderError(f"importing encoder {spec!r} raised {type(exc).__name__}: {exc}") from exc
+    registry, _ = encoder_registry(autoload)
+    try:
+        return registry.get(spec)
+    except RegistryError as exc:
+        raise EncoderError(str(exc)) from exc
+
+
+def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cpu",
+                  options: dict[str, Any] | None = None, autoload: bool = True) -> Encoder:
+    """Build an encoder from ``--encoder`` text, passing only the arguments its factory accepts."""
+    factory = resolve_factory(spec, autoload)
+    kwargs: dict[str, Any] = dict(options or {})
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    if checkpoint is not None:
+        if "checkpoint" not in params and not accepts_any:
+            raise EncoderError(f"encoder {spec!r} takes no checkpoint (--checkpoint given)")
+        kwargs["checkpoint"] = checkpoint
+    if "device" in params or accepts_any:
+        kwargs["device"] = device
+    unknown = [k for k in kwargs if k not in params and not accepts_any]
+    if unknown:
+        raise EncoderError(f"encoder {spec!r} has no option(s) {unknown}; it accepts {sorted(params)}")
+    try:
+        encoder = factory(**kwargs)
+    except EncoderError:
+        raise
+    except Exception as exc:
+        raise EncoderError(f"building encoder {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(encoder, Encoder):
+        missing = [a for a in ("name", "version", "sample_rate", "embedding_dim", "min_input_seconds",
+                               "max_input_seconds", "embed") if not hasattr(encoder, a)]
+        raise EncoderError(f"{spec!r} does not satisfy the Encoder protocol; missing: {missing}")
+    return encoder
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``--encoder-opt key=value`` → dict; values parsed as int/float/bool when they look like one."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise EncoderError(f"--encoder-opt expects key=value, got {pair!r}")
+        value: Any = raw
+        if raw.lower() in {"true", "false"}:
+            value = raw.lower() == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(raw)
+                    break
+                except ValueError:
+                    pass
+        out[key] = value
+    return out

@@ -1,0 +1,165 @@
+"""Conformance checks for any encoder, in the spirit of scikit-learn's ``check_estimator`` and
+HEAR's validator: one function per check, each returning a :class:`Check` with a message a
+plugin author can act on.
+
+Use ``impact-bench check-encoder NAME`` or, in a test::
+
+    from impact_bench.encoders.conformance import assert_conforms
+    assert_conforms(MyEncoder())
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from impact_bench.encoders.protocol import Encoder
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    message: str
+
+
+def _signals(enc: Encoder, seconds: float = 1.0) -> np.ndarray:
+    """Noise, a 1 kHz-ish tone, silence: three deterministic clips at the encoder's rate."""
+    sr = int(enc.sample_rate)
+    n = max(int(math.ceil(seconds * sr)), int(math.ceil(enc.min_input_seconds * sr)))
+    t = np.arange(n) / sr
+    noise = np.random.default_rng(1234).standard_normal(n).astype(np.float32) * 0.1
+    tone = (0.5 * np.sin(2 * np.pi * min(1000.0, sr / 8) * t)).astype(np.float32)
+    return np.stack([noise, tone, np.zeros(n, np.float32)])
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-4) -> tuple[bool, float]:
+    scale = max(float(np.abs(a).max(initial=0.0)), 1e-6)
+    err = float(np.abs(a - b).max(initial=0.0)) / scale
+    return err <= rtol, err
+
+
+def check_attributes(enc: Encoder) -> Check:
+    problems = []
+    if not isinstance(enc, Encoder):
+        problems.append("does not satisfy the Encoder protocol (name, version, sample_rate, embedding_dim, "
+                        "min_input_seconds, max_input_seconds, embed)")
+    else:
+        if not isinstance(enc.name, str) or not enc.name:
+            problems.append("name must be a non-empty str")
+        if not isinstance(enc.version, str) or not enc.version:
+            problems.append("version must be a non-empty str")
+        if not isinstance(enc.sample_rate, int) or enc.sample_rate <= 0:
+            problems.append(f"sample_rate must be a positive int, got {enc.sample_rate!r}")
+        if not isinstance(enc.embedding_dim, int) or enc.embedding_dim <= 0:
+            problems.append(f"embedding_dim must be a positive int, got {enc.embedding_dim!r}")
+        if enc.max_input_seconds is not None and enc.max_input_seconds < enc.min_input_seconds:
+            problems.append("max_input_seconds < min_input_seconds")
+    return Check("attributes", not problems, "; ".join(problems) or "protocol attributes present and typed")
+
+
+def check_shapes(enc: Encoder) -> Check:
+    x = _signals(enc)
+    out = enc.embed(x)
+    if not isinstance(out, np.ndarray):
+        return Check("shapes", False, f"embed returned {type(out).__name__}, expected numpy.ndarray")
+    if out.shape != (3, enc.embedding_dim):
+        return Check("shapes", False, f"embed((3, T)) returned shape {out.shape}, expected (3, {enc.embedding_dim})")
+    if out.dtype != np.float32:
+        return Check("shapes", False, f"embed returned dtype {out.dtype}, expected float32")
+    return Check("shapes", True, f"(3, T) → (3, {enc.embedding_dim}) float32")
+
+
+def check_finite(enc: Encoder) -> Check:
+    out = enc.embed(_signals(enc))
+    bad = [name for name, row in zip(("noise", "tone", "silence"), out) if not np.isfinite(row).all()]
+    return Check("finite", not bad, f"NaN/Inf in embeddings of {bad}" if bad else "noise, tone and silence give finite output")
+
+
+def check_deterministic(enc: Encoder) -> Check:
+    x = _signals(enc)
+    ok, err = _close(enc.embed(x), enc.embed(x), rtol=1e-6)
+    return Check("deterministic", ok, f"two calls differ (max rel. error {err:.2e})" if not ok else "repeat calls agree")
+
+
+def check_batch_invariance(enc: Encoder) -> Check:
+    x = _signals(enc)
+    batched = enc.embed(x)
+    single = np.concatenate([enc.embed(x[i:i + 1]) for i in range(len(x))])
+    ok, err = _close(batched, single)
+    return Check("batch-invariance", ok, f"batched vs one-by-one max rel. error {err:.2e} (tolerance 1e-4)")
+
+
+def check_min_length(enc: Encoder) -> Check:
+    n = int(math.ceil(enc.min_input_seconds * enc.sample_rate))
+    x = np.random.default_rng(7).standard_normal((2, n)).astype(np.float32) * 0.1
+    try:
+        out = enc.embed(x)
+    except Exception as exc:  # the point of the check is to report any failure
+        return Check("min-length", False, f"input of min_input_seconds ({n} samples) raised {type(exc).__name__}: {exc}")
+    ok = out.shape == (2, enc.embedding_dim) and bool(np.isfinite(out).all())
+    return Check("min-length", ok, f"{n}-sample input " + ("works" if ok else f"gave shape {out.shape} / non-finite values"))
+
+
+def check_sample_rate(enc: Encoder) -> Check:
+    """The encoder must respond to content across its declared band and keep its declared rate."""
+    sr = enc.sample_rate
+    n = max(sr, int(math.ceil(enc.min_input_seconds * sr)))
+    t = np.arange(n) / sr
+    low = np.sin(2 * np.pi * 0.02 * sr * t).astype(np.float32)
+    high = np.sin(2 * np.pi * 0.3 * sr * t).astype(np.float32)
+    out = enc.embed(np.stack([low, high]))
+    if enc.sample_rate != sr:
+        return Check("sample-rate", False, f"sample_rate changed from {sr} to {enc.sample_rate} during embed")
+    differs = not np.allclose(out[0], out[1], rtol=1e-3, atol=1e-6)
+    return Check("sample-rate", differs, f"tones at 2 % and 30 % of {sr} Hz give "
+                 + ("different embeddings" if differs else "the same embedding: input is ignored or mis-sampled"))
+
+
+def check_no_side_effects(enc: Encoder) -> Check:
+    """Global RNGs (numpy, random, torch) untouched; the input array not modified."""
+    x = _signals(enc)
+    before = x.copy()
+    np_state, py_state, torch_state = np.random.get_state(), random.getstate(), torch.random.get_rng_state()
+    enc.embed(x)
+    problems = []
+    np_after = np.random.get_state()
+    if not (np_state[0] == np_after[0] and np.array_equal(np_state[1], np_after[1]) and np_state[2:] == np_after[2:]):
+        problems.append("numpy global RNG state changed")
+    if random.getstate() != py_state:
+        problems.append("python random state changed")
+    if not torch.equal(torch.random.get_rng_state(), torch_state):
+        problems.append("torch global RNG state changed")
+    if not np.array_equal(x, before):
+        problems.append("input array modified in place")
+    return Check("no-side-effects", not problems, "; ".join(problems) or "global RNG state and input untouched")
+
+
+CHECKS: tuple[Callable[[Encoder], Check], ...] = (
+    check_attributes, check_shapes, check_finite, check_deterministic, check_batch_invariance,
+    check_min_length, check_sample_rate, check_no_side_effects,
+)
+
+
+def run_checks(enc: Encoder) -> list[Check]:
+    results = [check_attributes(enc)]
+    if not results[0].passed:
+        return results
+    for check in CHECKS[1:]:
+        try:
+            results.append(check(enc))
+        except Exception as exc:  # report, don't crash: this is a validator
+            results.append(Check(check.__name__.removeprefix("check_").replace("_", "-"), False,
+                                 f"raised {type(exc).__name__}: {exc}"))
+    return results
+
+
+def assert_conforms(enc: Encoder) -> None:
+    """Test helper: raise AssertionError listing every failed check."""
+    failed = [c for c in run_checks(enc) if not c.passed]
+    if failed:
+        raise AssertionError("encoder fails conformance:\n" + "\n".join(f"- {c.name}: {c.message}" for c in failed))

@@ -1,0 +1,138 @@
+"""Embedding extraction: hash clips, find duplicates, fill the cache in batches, return (N, D).
+
+Per clip: suite front end (load, cut, normalise at the suite rate) → resample to the encoder's
+rate → pad/crop to the encoder's declared input limits → ``encoder.embed``. The pad/crop policy
+is returned for the results file.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from impact_bench import audio
+from impact_bench.cache import EmbeddingCache, canonical_hash, file_sha256
+from impact_bench.encoders.protocol import Encoder, describe
+from impact_bench.errors import DataError, EncoderError
+from impact_bench.suites.dinos import Clip
+from impact_bench.suites.spec import AudioSpec
+
+SHARD_CLIPS = 512  # clips per cache shard: bounds what an interruption can lose
+
+
+@dataclass
+class Extraction:
+    embeddings: np.ndarray
+    clips: list[Clip]
+    hashes: list[str]
+    cached: int
+    computed: int
+    seconds: float
+    policy: dict[str, object]
+    notices: list[str] = field(default_factory=list)
+    native_rates: dict[int, int] = field(default_factory=dict)
+    channels: dict[int, int] = field(default_factory=dict)
+    silent: int = 0
+
+
+def hash_clips(clips: list[Clip], progress: bool = True) -> list[str]:
+    return [file_sha256(c.path) for c in tqdm(clips, desc="hashing", unit="clip", disable=not progress, leave=False)]
+
+
+def dedupe(clips: list[Clip], hashes: list[str]) -> tuple[list[int], list[str]]:
+    """Indices to keep. Identical audio under two labels is an error; under one label it is kept once."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, h in enumerate(hashes):
+        groups[h].append(i)
+    conflicts, notices, drop = [], [], set()
+    for idx in groups.values():
+        if len(idx) < 2:
+            continue
+        labels = {clips[i].task for i in idx}
+        if len(labels) > 1:
+            conflicts.append(" = ".join(f"{clips[i].relpath} ({clips[i].task})" for i in idx))
+        else:
+            drop.update(idx[1:])
+            notices.append(f"duplicate audio kept once: {' = '.join(clips[i].relpath for i in idx)}")
+    if conflicts:
+        raise DataError("identical audio files carry different labels:\n  " + "\n  ".join(conflicts[:20])
+                        + (f"\n  … and {len(conflicts) - 20} more" if len(conflicts) > 20 else ""))
+    return [i for i in range(len(clips)) if i not in drop], notices
+
+
+def input_policy(encoder: Encoder, spec: AudioSpec) -> dict[str, object]:
+    n = int(round(spec.clip_seconds * encoder.sample_rate))
+    lo = int(math.ceil(encoder.min_input_seconds * encoder.sample_rate))
+    hi = None if encoder.max_input_seconds is None else int(encoder.max_input_seconds * encoder.sample_rate)
+    length = max(n, lo) if hi is None else min(max(n, lo), hi)
+    action = "none" if length == n else ("zero-pad at end" if length > n else "crop to first window")
+    return {"encoder_sample_rate": encoder.sample_rate, "input_samples": length, "pad_crop": action}
+
+
+def load_for_encoder(path: Path, spec: AudioSpec, encoder_rate: int, length: int) -> tuple[np.ndarray, audio.AudioInfo]:
+    clip, info = audio.load_clip(path, spec.sample_rate, spec.clip_seconds, spec.clip_policy)
+    clip = audio.normalise(clip, spec.waveform_norm)
+    clip = audio.resample(clip, spec.sample_rate, encoder_rate)
+    return audio.cut_clip(clip, length), info
+
+
+def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Path | None,
+            batch_size: int = 32, progress: bool = True, hashes: list[str] | None = None) -> Extraction:
+    t0 = time.perf_counter()
+    hashes = hashes if hashes is not None else hash_clips(clips, progress)
+    policy = input_policy(encoder, spec)
+    key_fields = {"encoder": describe(encoder), "frontend": audio.frontend_description(
+        spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.waveform_norm), "input": policy}
+    cache = EmbeddingCache(cache_root, key_fields)
+    found = cache.lookup(hashes)
+    todo = [i for i, h in enumerate(hashes) if h not in found]
+    result = Extraction(np.zeros((len(clips), encoder.embedding_dim), np.float32), clips, hashes,
+                        len(clips) - len(todo), len(todo), 0.0, {**policy, "cache_key": cache.key})
+    for i, h in enumerate(hashes):
+        if h in found:
+            result.embeddings[i] = found[h]
+    bar = tqdm(total=len(todo), desc=f"embedding ({encoder.name})", unit="clip", disable=not progress or not todo)
+    pending_keys: list[str] = []
+    pending_rows: list[np.ndarray] = []
+    for start in range(0, len(todo), batch_size):
+        idx = todo[start:start + batch_size]
+        waves = []
+        for i in idx:
+            wave, info = load_for_encoder(clips[i].path, spec, encoder.sample_rate, int(policy["input_samples"]))
+            result.native_rates[info.sample_rate] = result.native_rates.get(info.sample_rate, 0) + 1
+            result.channels[info.channels] = result.channels.get(info.channels, 0) + 1
+            result.silent += int(not np.any(wave))
+            waves.append(wave)
+        out = np.asarray(encoder.embed(np.stack(waves).astype(np.float32)))
+        if out.shape != (len(idx), encoder.embedding_dim):
+            raise EncoderError(f"encoder {encoder.name!r} returned shape {out.shape} for a batch of {len(idx)} "
+                               f"clips; expected ({len(idx)}, {encoder.embedding_dim})")
+        bad = [clips[i].relpath for i, row in zip(idx, out) if not np.isfinite(row).all()]
+        if bad:
+            raise EncoderError(f"encoder {encoder.name!r} produced NaN/Inf embeddings for {bad[:5]}")
+        for i, row in zip(idx, out):
+            result.embeddings[i] = row
+            pending_keys.append(hashes[i])
+            pending_rows.append(row)
+        if len(pending_keys) >= SHARD_CLIPS:
+            cache.store(pending_keys, np.stack(pending_rows))
+            pending_keys, pending_rows = [], []
+        bar.update(len(idx))
+    bar.close()
+    if pending_keys:
+        cache.store(pending_keys, np.stack(pending_rows))
+    if result.silent:
+        result.notices.append(f"{result.silent} silent clips (normalised to zeros, not NaN)")
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def data_fingerprint(clips: list[Clip], hashes: list[str]) -> dict[str, object]:
+    """File count + one hash over (relative path, label, content hash), order-independent."""
+    rows = sorted(f"{c.relpath}\t{c.task}\t{h}" for c, h in zip(clips, hashes))
+    return {"files": len(clips), "content_sha256": canonical_hash(rows)}

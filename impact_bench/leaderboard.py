@@ -1,0 +1,138 @@
+"""Markdown (or LaTeX) leaderboards in the layout of the IMPACT paper's Table 3 (per machine) and
+Table 4 (per task), built only from complete, validated results files.
+
+Columns are grouped by comparability: results share a table only when their suite's
+``comparable_to`` and version agree and they are all real or all synthetic. The published numbers
+belong to the real ``dinos`` group; synthetic results get their own tables, with the published
+ones printed separately for orientation only. Best mean in each row is bold, within its table.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+from impact_bench.errors import RegistryError, ResultsError
+from impact_bench.plots import bar_chart, confusion_figure
+from impact_bench.reference import PUBLISHED_ORDER, published
+from impact_bench.results import Results, load_results
+from impact_bench.suites.catalog import get_suite
+
+Cells = dict[str, tuple[float, float]]
+
+
+@dataclass
+class Column:
+    label: str
+    per_problem: Cells
+    per_task: Cells
+    source: Results | None  # None for published columns
+
+
+def _column(res: Results, label: str) -> Column:
+    per_problem = {p["name"]: (p["macro_f1"]["mean"], p["macro_f1"]["std"]) for p in res["problems"]}
+    per_task = {t: (v["mean"], v["std"]) for p in res["problems"] for t, v in p["per_task_f1"].items()}
+    return Column(label, per_problem, per_task, res)
+
+
+def _label(res: Results, taken: set[str]) -> str:
+    label = res["encoder"]["name"] + (" [subset]" if res["suite"]["subset"] else "")
+    if label in taken:
+        label += f" ({res['run_fingerprint'][:6]})"
+    taken.add(label)
+    return label
+
+
+def _fmt(cell: tuple[float, float] | None, bold: bool, latex: bool) -> str:
+    if cell is None:
+        return "–"
+    text = f"{cell[0]:.4f} ± {cell[1]:.4f}"
+    if bold:
+        return f"\\textbf{{{text}}}" if latex else f"**{text}**"
+    return text.replace("±", "$\\pm$") if latex else text
+
+
+def _table(rows: list[str], columns: list[Column], attr: str, row_header: str, latex: bool,
+           extra: dict[str, str] | None = None) -> str:
+    body = []
+    for row in rows:
+        cells = [getattr(c, attr).get(row) for c in columns]
+        best = max((c[0] for c in cells if c is not None), default=None)
+        line = [row] + ([extra.get(row, "")] if extra else [])
+        line += [_fmt(c, c is not None and best is not None and abs(c[0] - best) < 5e-5, latex) for c in cells]
+        body.append(line)
+    headers = [row_header] + (["machine"] if extra else []) + [c.label for c in columns]
+    return tabulate(body, headers=headers, tablefmt="latex_raw" if latex else "github", disable_numparse=True)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True) -> Path:
+    loaded = [(p, load_results(p)) for p in result_paths]
+    if not loaded:
+        raise ResultsError("no results files given")
+    groups: dict[tuple[str, str, bool], list[Results]] = defaultdict(list)
+    for _, res in loaded:
+        s = res["suite"]
+        groups[(s["comparable_to"], s["version"], s["synthetic"])].append(res)
+    fig_dir = out.parent / f"{out.stem}_figures"
+    lines = [f"# impact-bench leaderboard ({out.stem})", "",
+             "Protocol: frozen embeddings → Linear(D,256)-ReLU-Linear(256,C) probe, stratified 20 %/80 % split per "
+             "seed, 10 seeds (IMPACT paper §5.1). Cells: F1 mean ± std over seeds. Per-machine score = macro F1 = mean "
+             "of its per-task (per-class) F1. Best mean per row in **bold**, within a table. Generated from: "
+             + ", ".join(f"`{p.name}`" for p, _ in loaded) + ".", ""]
+    for (comparable, version, synthetic), members in sorted(groups.items()):
+        try:
+            spec = get_suite(members[0]["suite"]["name"])
+        except RegistryError:
+            spec = None
+        taken: set[str] = set()
+        ours = [_column(r, _label(r, taken)) for r in members]
+        pub_problem, pub_task = published(spec) if spec is not None and not synthetic else ({}, {})
+        pub = [Column(f"{m} (published)", pub_problem.get(m, {}), pub_task.get(m, {}), None)
+               for m in PUBLISHED_ORDER if m in pub_problem]
+        columns = pub + ours
+        kind = "SYNTHETIC data — not comparable with published DINOS numbers" if synthetic else "real data"
+        lines += [f"## Suite `{comparable}` v{version} ({kind})", ""]
+        if any(r["suite"]["subset"] for r in members):
+            lines += ["Columns marked [subset] used `--max-clips-per-class`; they are not full-suite scores.", ""]
+        problems = [p["name"] for p in members[0]["problems"]]
+        task_machine = {t: p["machine"] for p in members[0]["problems"] for t in p["tasks"]}
+        lines += ["### Per machine (Table 3 layout)", "", _table(problems, columns, "per_problem", "machine", latex), ""]
+        tasks = sorted(task_machine, key=lambda t: int(t[1:]))
+        lines += ["### Per task (Table 4 layout)", "", _table(tasks, columns, "per_task", "task", latex, task_machine), ""]
+        if figures:
+            tag = _slug(f"{comparable}-v{version}-{'synthetic' if synthetic else 'real'}")
+            bar = fig_dir / f"per_machine_{tag}.png"
+            bar_chart(bar, problems, {c.label: c.per_problem for c in columns}, f"{comparable} v{version} ({kind})")
+            lines += [f"![per-machine F1]({bar.relative_to(out.parent).as_posix()})", "", "Confusion matrices (summed over seeds): "]
+            links = []
+            for col in ours:
+                for prob in col.source["problems"]:
+                    png = fig_dir / f"cm_{tag}_{_slug(col.label)}_{_slug(prob['name'])}.png"
+                    confusion_figure(png, prob["confusion_matrix"], prob["tasks"], f"{col.label} — {prob['name']}")
+                    links.append(f"[{col.label} / {prob['name']}]({png.relative_to(out.parent).as_posix()})")
+            lines += [", ".join(links), ""]
+        lines += ["Runs:", ""] + [
+            f"- {c.label}: encoder {c.source['encoder']['name']} v{c.source['encoder']['version']}, "
+            f"suite {c.source['suite']['name']} v{c.source['suite']['version']}, "
+            f"{c.source['suite']['data_fingerprint']['files']} clips, split {c.source['protocol']['split']}, "
+            f"{c.source['protocol']['probe']['seeds']} seeds, standardize={c.source['protocol']['probe']['standardize']}, "
+            f"impact-bench {c.source['provenance']['impact_bench_version']} "
+            f"({(c.source['provenance']['git_commit'] or 'no git')[:8]}), {c.source['provenance']['created_utc']}"
+            for c in ours] + [""]
+        if synthetic:
+            ref_spec = get_suite("dinos")
+            pp, pt = published(ref_spec)
+            ref_cols = [Column(m, pp.get(m, {}), pt.get(m, {}), None) for m in PUBLISHED_ORDER if m in pp]
+            lines += ["### For orientation only: published numbers on the REAL DINOS data (IMPACT paper Table 3)", "",
+                      _table([p for p in problems if any(p in c.per_problem for c in ref_cols)], ref_cols,
+                             "per_problem", "machine", latex), ""]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out

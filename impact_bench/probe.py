@@ -1,0 +1,195 @@
+"""The paper's probe on frozen embeddings, all seeds trained at once.
+
+Protocol (IMPACT paper §5.1; optimiser from the authors' IMPACT_dist DownstreamConfig):
+per seed s in 0..S-1, a stratified split with ``train_fraction`` (scikit-learn
+``train_test_split(stratify=y, random_state=s)``); head Linear(D,H) → ReLU → Linear(H,C) with
+PyTorch's default Linear init drawn from ``torch.Generator().manual_seed(s)``; AdamW (β 0.9/0.999,
+ε 1e-8) with decoupled weight decay, batch 32 reshuffled each epoch by the same generator, ≤ max
+epochs, cosine learning rate per epoch down to ``lr_min``, stop after ``patience`` epochs without a
+lower mean training loss, per-seed gradient-norm clipping, cross-entropy. The final weights are
+evaluated on the held-out clips.
+
+Speed: every seed has the same train-set size, so the S heads are stacked and trained with
+batched matmuls; forward and backward are written out (a 2-layer MLP) and AdamW runs on the stack,
+with stopped seeds masked so they stay exactly where they stopped. The unbatched reference loop
+kept in ``benchmarks/`` implements the same protocol one seed at a time with a DataLoader.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from impact_bench.metrics import confusion
+
+BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW defaults
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_: max_norm / (total_norm + 1e-6)
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    seeds: int = 10
+    train_fraction: float = 0.2
+    hidden: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    batch_size: int = 32
+    max_epochs: int = 100
+    lr_min: float = 1e-6
+    patience: int = 10
+    grad_clip: float = 1.0
+    standardize: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class SeedOutcome:
+    seed: int
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    y_pred: np.ndarray
+    confusion: np.ndarray
+    epochs: int
+    final_train_loss: float
+
+
+def split(y: np.ndarray, train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(len(y))
+    tr, te = train_test_split(idx, train_size=train_fraction, stratify=y, random_state=seed)
+    return np.sort(tr), np.sort(te)
+
+
+def init_head(d: int, h: int, c: int, gen: torch.Generator) -> list[torch.Tensor]:
+    """PyTorch's default nn.Linear init: U(±1/sqrt(fan_in)) for weight and bias (kaiming_uniform a=√5).
+    Weights returned transposed, (in, out), for x @ W."""
+    def uniform(shape: tuple[int, ...], fan_in: int) -> torch.Tensor:
+        bound = 1.0 / math.sqrt(fan_in)
+        return (torch.rand(shape, generator=gen) * 2 - 1) * bound
+    w1 = uniform((h, d), d).T.contiguous()
+    b1 = uniform((h,), d)
+    w2 = uniform((c, h), h).T.contiguous()
+    b2 = uniform((c,), h)
+    return [w1, b1, w2, b2]
+
+
+def cosine_lr(cfg: ProbeConfig, epoch: int) -> float:
+    """CosineAnnealingLR(T_max=max_epochs, eta_min=lr_min) in closed form, stepped per epoch."""
+    return cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / cfg.max_epochs)) / 2
+
+
+class _FlatHeads:
+    """S stacked heads in one (S, P) buffer; w1/b1/w2/b2 are views, so AdamW is a few ops."""
+
+    def __init__(self, flat: torch.Tensor, d: int, h: int, c: int) -> None:
+        self.flat, self.shapes = flat, [(d, h), (h,), (h, c), (c,)]
+
+    def views(self) -> list[torch.Tensor]:
+        out, offset, s = [], 0, self.flat.shape[0]
+        for shape in self.shapes:
+            size = math.prod(shape)
+            out.append(self.flat[:, offset:offset + size].view(s, *shape))
+            offset += size
+        return out
+
+
+def _forward_backward(params: list[torch.Tensor], xb: torch.Tensor, yb: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cross-entropy per seed (S,) and the flat (S, P) gradient of the 2-layer MLP."""
+    w1, b1, w2, b2 = params
+    z1 = torch.baddbmm(b1.unsqueeze(1), xb, w1)
+    h = torch.relu(z1)
+    logp = torch.log_softmax(torch.baddbmm(b2.unsqueeze(1), h, w2), dim=-1)
+    loss = -logp.gather(-1, yb.unsqueeze(-1)).squeeze(-1).mean(dim=1)
+    d_logits = logp.exp()
+    d_logits.scatter_add_(-1, yb.unsqueeze(-1), torch.full((*yb.shape, 1), -1.0, dtype=d_logits.dtype,
+                                                              device=d_logits.device))
+    d_logits /= xb.shape[1]
+    d_z1 = torch.bmm(d_logits, w2.transpose(1, 2)) * (z1 > 0)
+    grads = [torch.bmm(xb.transpose(1, 2), d_z1), d_z1.sum(dim=1), torch.bmm(h.transpose(1, 2), d_logits),
+             d_logits.sum(dim=1)]
+    return loss, torch.cat([g.flatten(1) for g in grads], dim=1)
+
+
+def _predict(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    w1, b1, w2, b2 = params
+    h = torch.relu(torch.baddbmm(b1.unsqueeze(1), x, w1))
+    return torch.baddbmm(b2.unsqueeze(1), h, w2).argmax(dim=-1)
+
+
+def run_probe(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, device: str = "cpu",
+              fixed_split: tuple[np.ndarray, np.ndarray] | None = None) -> list[SeedOutcome]:
+    """Train and evaluate ``cfg.seeds`` heads on embeddings ``x`` (N, D) with labels ``y`` in [0, C).
+
+    ``fixed_split`` (train, test indices) replaces the per-seed re-split (``--split official``);
+    seeds then vary only the head initialisation and batch order.
+    """
+    dev = torch.device(device)
+    seeds = list(range(cfg.seeds))
+    splits = [fixed_split if fixed_split is not None else split(y, cfg.train_fraction, s) for s in seeds]
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
+    x_tr = torch.stack([xt[tr] for tr, _ in splits]).to(dev)
+    x_te = torch.stack([xt[te] for _, te in splits]).to(dev)
+    y_tr = torch.stack([yt[tr] for tr, _ in splits]).to(dev)
+    if cfg.standardize:  # statistics from each seed's training split only
+        mu = x_tr.mean(dim=1, keepdim=True)
+        sd = x_tr.std(dim=1, keepdim=True, unbiased=False).clamp_min(1e-8)
+        x_tr, x_te = (x_tr - mu) / sd, (x_te - mu) / sd
+    n_seeds, n_train, dim = x_tr.shape
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    flat = torch.stack([torch.cat([p.flatten() for p in init_head(dim, cfg.hidden, n_classes, g)]) for g in gens])
+    final = flat.clone()  # rows are filled in as seeds stop
+    alive = list(range(n_seeds))  # seeds still training; the stacks below hold only these rows
+    heads = _FlatHeads(flat.to(dev), dim, cfg.hidden, n_classes)
+    m, v = torch.zeros_like(heads.flat), torch.zeros_like(heads.flat)
+    xa, ya = x_tr, y_tr
+    best = [math.inf] * n_seeds
+    wait, epochs, last_loss = [0] * n_seeds, [0] * n_seeds, [0.0] * n_seeds
+    step = 0
+    for epoch in range(cfg.max_epochs):
+        lr = cosine_lr(cfg, epoch)
+        perms = torch.stack([torch.randperm(n_train, generator=gens[s]) for s in alive]).to(dev)
+        rows = torch.arange(len(alive), device=dev).unsqueeze(1)
+        loss_sum = torch.zeros(len(alive), dtype=torch.float64, device=dev)
+        params = heads.views()
+        for start in range(0, n_train, cfg.batch_size):
+            idx = perms[:, start:start + cfg.batch_size]
+            loss, grad = _forward_backward(params, xa[rows, idx], ya[rows, idx])
+            loss_sum += loss.double() * idx.shape[1]
+            grad *= torch.clamp(cfg.grad_clip / (grad.pow(2).sum(dim=1, keepdim=True).sqrt() + CLIP_EPS), max=1.0)
+            step += 1
+            bc1, bc2 = 1 - BETAS[0] ** step, 1 - BETAS[1] ** step
+            heads.flat.mul_(1 - lr * cfg.weight_decay)
+            m.mul_(BETAS[0]).add_(grad, alpha=1 - BETAS[0])
+            v.mul_(BETAS[1]).addcmul_(grad, grad, value=1 - BETAS[1])
+            heads.flat.addcdiv_(m, (v / bc2).sqrt_().add_(ADAM_EPS), value=-lr / bc1)
+        epoch_loss = (loss_sum / n_train).tolist()
+        keep = []
+        for row, s in enumerate(alive):
+            epochs[s], last_loss[s] = epoch + 1, epoch_loss[row]
+            if epoch_loss[row] < best[s]:
+                best[s], wait[s] = epoch_loss[row], 0
+            else:
+                wait[s] += 1
+            if wait[s] >= cfg.patience or epoch + 1 == cfg.max_epochs:
+                final[s] = heads.flat[row].cpu()
+            else:
+                keep.append(row)
+        if len(keep) < len(alive):
+            sel = torch.tensor(keep, dtype=torch.long, device=dev)
+            alive = [alive[r] for r in keep]
+            heads.flat, m, v = heads.flat[sel], m[sel], v[sel]
+            xa, ya = xa[sel], ya[sel]
+        if not alive:
+            break
+    preds = _predict(_FlatHeads(final.to(dev), dim, cfg.hidden, n_classes).views(), x_te).cpu().numpy()
+    outcomes = []
+    for s, (tr, te) in enumerate(splits):
+        cm = confusion(y[te], preds[s], n_classes)
+        outcomes.append(SeedOutcome(s, tr, te, preds[s], cm, epochs[s], float(last_loss[s])))
+    return outcomes

@@ -1,0 +1,1 @@
+"""Task suites: definitions (``tasks/*.yaml``), readers for their data layouts, and the registry."""

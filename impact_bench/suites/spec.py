@@ -1,0 +1,165 @@
+"""Schema of a suite definition file (``tasks/*.yaml``) and its loader.
+
+A suite is data, not code: which tasks exist, how they group into probe problems, how clips are
+cut and normalised, and which protocol scores them. Files are validated on load; any problem is
+reported as a :class:`TaskFileError` naming the file and the dotted field path.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from impact_bench.errors import TaskFileError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskSpec(_Strict):
+    """One downstream task (one class of a probe problem), e.g. T12."""
+
+    id: str = Field(pattern=r"^T\d+$")
+    machine: str
+    sensor: str
+    description: str
+    samples: int = Field(gt=0, description="published clip count (Table 2)")
+    cutting_depth_mm: Optional[float] = None
+    mrr: Optional[float] = None
+    rpm: Optional[int] = None
+    chatter: Optional[Literal["Y", "N"]] = None
+    folder_number: Optional[int] = Field(default=None, ge=0)
+    aliases: tuple[str, ...] = ()
+
+
+class ProblemSpec(_Strict):
+    """A probe problem: one classifier head over several tasks (its classes)."""
+
+    name: str
+    machine: str
+    tasks: tuple[str, ...] = Field(min_length=2)
+    note: str = ""
+
+
+class AudioSpec(_Strict):
+    sample_rate: int = Field(gt=0)
+    clip_seconds: float = Field(gt=0)
+    clip_policy: Literal["first", "center"] = "first"
+    waveform_norm: Literal["rms-zscore", "none"] = "rms-zscore"
+
+
+class ProbeSpec(_Strict):
+    """Linear-probe protocol; defaults are the paper's (§5.1, §5.2) and the authors' code."""
+
+    seeds: int = Field(default=10, ge=1)
+    train_fraction: float = Field(default=0.2, gt=0, lt=1)
+    hidden: int = Field(default=256, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=0.05, ge=0)
+    batch_size: int = Field(default=32, ge=1)
+    max_epochs: int = Field(default=100, ge=1)
+    lr_min: float = Field(default=1e-6, ge=0)
+    patience: int = Field(default=10, ge=1)
+    grad_clip: float = Field(default=1.0, gt=0)
+
+
+class DataSpec(_Strict):
+    layout: Literal["dinos-release"]
+    env_var: str
+    published_at: tuple[str, ...] = ()
+    generator: Optional[str] = None  # name of the synthetic generator writing this layout
+
+
+class ReferenceSpec(_Strict):
+    per_problem: Optional[str] = None
+    per_task: Optional[str] = None
+    description: str = ""
+
+
+class SuiteSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: str
+    title: str
+    kind: Literal["classification"]
+    synthetic: bool
+    comparable_to: str  # suites whose scores may share a table (same tasks, real data)
+    data: DataSpec
+    audio: AudioSpec
+    probe: ProbeSpec = ProbeSpec()
+    reference: ReferenceSpec = ReferenceSpec()
+    problems: tuple[ProblemSpec, ...] = Field(min_length=1)
+    tasks: tuple[TaskSpec, ...] = Field(min_length=2)
+    source_file: str = ""
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> "SuiteSpec":
+        ids = [t.id for t in self.tasks]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"tasks: duplicate ids {dup}")
+        seen: dict[str, str] = {}
+        for p in self.problems:
+            for tid in p.tasks:
+                if tid not in ids:
+                    raise ValueError(f"problems.{p.name}.tasks: unknown task {tid!r}")
+                if tid in seen:
+                    raise ValueError(f"problems.{p.name}.tasks: {tid} already in problem {seen[tid]}")
+                seen[tid] = p.name
+        missing = [i for i in ids if i not in seen]
+        if missing:
+            raise ValueError(f"problems: tasks {missing} belong to no problem")
+        return self
+
+    def task(self, task_id: str) -> TaskSpec:
+        return next(t for t in self.tasks if t.id == task_id)
+
+    def problem_of(self, task_id: str) -> ProblemSpec:
+        return next(p for p in self.problems if task_id in p.tasks)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TaskFileError(f"{path}: cannot read suite file ({exc})") from exc
+    except yaml.YAMLError as exc:
+        raise TaskFileError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise TaskFileError(f"{path}: expected a mapping at top level, got {type(raw).__name__}")
+    return raw
+
+
+def load_suite_file(path: Path, _depth: int = 0) -> SuiteSpec:
+    """Load and validate one suite file; ``extends: other.yaml`` merges over a sibling file."""
+    raw = _read_yaml(path)
+    parent = raw.pop("extends", None)
+    if parent is not None:
+        if _depth > 4:
+            raise TaskFileError(f"{path}: field 'extends' nests too deeply")
+        parent_path = path.parent / str(parent)
+        if not parent_path.is_file():
+            raise TaskFileError(f"{path}: field 'extends' names {parent!r}, which does not exist")
+        base = load_suite_file(parent_path, _depth + 1).model_dump(exclude={"source_file"})
+        raw = _merge(base, raw)
+    raw["source_file"] = str(path)
+    try:
+        return SuiteSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"field '{loc}': {err['msg']}")
+        raise TaskFileError(f"{path}: invalid suite definition\n  " + "\n  ".join(problems)) from None

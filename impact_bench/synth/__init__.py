@@ -1,0 +1,1 @@
+"""Deterministic, physics-informed synthetic data written in the real release layouts."""
