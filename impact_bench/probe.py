@@ -10,8 +10,9 @@ lower mean training loss, per-seed gradient-norm clipping, cross-entropy. The fi
 evaluated on the held-out clips.
 
 Speed: every seed has the same train-set size, so the S heads are stacked and trained with
-batched matmuls; forward and backward are written out (a 2-layer MLP) and AdamW runs on the stack,
-with stopped seeds masked so they stay exactly where they stopped. The unbatched reference loop
+batched matmuls; forward and backward are written out (a 2-layer MLP), the clipping norm comes
+from small Gram matrices, AdamW is torch's fused kernel over the stack, and a seed that stops
+early leaves the stack with its weights frozen. The unbatched reference loop
 kept in ``benchmarks/`` implements the same protocol one seed at a time with a DataLoader.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from impact_bench.metrics import confusion
 
 BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW defaults
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_: max_norm / (total_norm + 1e-6)
+FUSED_ADAMW = getattr(torch, "_fused_adamw_", None)  # the kernel behind AdamW(fused=True)
 
 
 @dataclass(frozen=True)
@@ -82,24 +84,14 @@ def cosine_lr(cfg: ProbeConfig, epoch: int) -> float:
     return cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / cfg.max_epochs)) / 2
 
 
-class _FlatHeads:
-    """S stacked heads in one (S, P) buffer; w1/b1/w2/b2 are views, so AdamW is a few ops."""
+def _forward_backward(params: list[torch.Tensor], xb: torch.Tensor, yb: torch.Tensor, clip: float | None,
+                      out: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Mean cross-entropy per seed (S,) and the gradients of the stacked 2-layer MLP.
 
-    def __init__(self, flat: torch.Tensor, d: int, h: int, c: int) -> None:
-        self.flat, self.shapes = flat, [(d, h), (h,), (h, c), (c,)]
-
-    def views(self) -> list[torch.Tensor]:
-        out, offset, s = [], 0, self.flat.shape[0]
-        for shape in self.shapes:
-            size = math.prod(shape)
-            out.append(self.flat[:, offset:offset + size].view(s, *shape))
-            offset += size
-        return out
-
-
-def _forward_backward(params: list[torch.Tensor], xb: torch.Tensor, yb: torch.Tensor
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean cross-entropy per seed (S,) and the flat (S, P) gradient of the 2-layer MLP."""
+    With ``clip``, gradients come out already scaled by min(1, clip / (‖g‖ + 1e-6)) per seed.
+    The norm is exact without forming the big weight gradient: ‖Xᵀ D‖²_F = Σ (X Xᵀ) ∘ (D Dᵀ), so
+    the (D × H) gradient is written once, scaled, into ``out``.
+    """
     w1, b1, w2, b2 = params
     z1 = torch.baddbmm(b1.unsqueeze(1), xb, w1)
     h = torch.relu(z1)
@@ -110,9 +102,38 @@ def _forward_backward(params: list[torch.Tensor], xb: torch.Tensor, yb: torch.Te
                                                               device=d_logits.device))
     d_logits /= xb.shape[1]
     d_z1 = torch.bmm(d_logits, w2.transpose(1, 2)) * (z1 > 0)
-    grads = [torch.bmm(xb.transpose(1, 2), d_z1), d_z1.sum(dim=1), torch.bmm(h.transpose(1, 2), d_logits),
-             d_logits.sum(dim=1)]
-    return loss, torch.cat([g.flatten(1) for g in grads], dim=1)
+    g_b1, g_b2 = d_z1.sum(dim=1), d_logits.sum(dim=1)
+    if clip is not None:
+        sq = ((torch.bmm(xb, xb.transpose(1, 2)) * torch.bmm(d_z1, d_z1.transpose(1, 2))).sum(dim=(1, 2))
+              + (torch.bmm(h, h.transpose(1, 2)) * torch.bmm(d_logits, d_logits.transpose(1, 2))).sum(dim=(1, 2))
+              + g_b1.pow(2).sum(dim=1) + g_b2.pow(2).sum(dim=1))
+        coef = torch.clamp(clip / (sq.clamp_min(0).sqrt() + CLIP_EPS), max=1.0)
+        d_z1, d_logits = d_z1 * coef.view(-1, 1, 1), d_logits * coef.view(-1, 1, 1)
+        g_b1, g_b2 = g_b1 * coef.view(-1, 1), g_b2 * coef.view(-1, 1)
+    if out is None:
+        out = [torch.empty_like(p) for p in params]
+    torch.bmm(xb.transpose(1, 2), d_z1, out=out[0])
+    out[1].copy_(g_b1)
+    torch.bmm(h.transpose(1, 2), d_logits, out=out[2])
+    out[3].copy_(g_b2)
+    return loss, out
+
+
+def _adamw_step(params: list[torch.Tensor], grads: list[torch.Tensor], m: list[torch.Tensor],
+                v: list[torch.Tensor], step: int, lr: float, wd: float) -> None:
+    """One AdamW update (torch.optim.AdamW semantics) on every stacked tensor; torch's fused CPU
+    kernel when present (one pass over memory), else the same arithmetic in plain ops."""
+    if FUSED_ADAMW is not None:
+        steps = [torch.tensor(float(step)) for _ in params]
+        FUSED_ADAMW(params, grads, m, v, [], steps, lr=lr, beta1=BETAS[0], beta2=BETAS[1], weight_decay=wd,
+                     eps=ADAM_EPS, amsgrad=False, maximize=False)
+        return
+    bc1, bc2 = 1 - BETAS[0] ** step, 1 - BETAS[1] ** step
+    for p, g, mm, vv in zip(params, grads, m, v):
+        p.mul_(1 - lr * wd)
+        mm.mul_(BETAS[0]).add_(g, alpha=1 - BETAS[0])
+        vv.mul_(BETAS[1]).addcmul_(g, g, value=1 - BETAS[1])
+        p.addcdiv_(mm, (vv / bc2).sqrt_().add_(ADAM_EPS), value=-lr / bc1)
 
 
 def _predict(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -142,11 +163,13 @@ def run_probe(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, de
         x_tr, x_te = (x_tr - mu) / sd, (x_te - mu) / sd
     n_seeds, n_train, dim = x_tr.shape
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    flat = torch.stack([torch.cat([p.flatten() for p in init_head(dim, cfg.hidden, n_classes, g)]) for g in gens])
-    final = flat.clone()  # rows are filled in as seeds stop
-    alive = list(range(n_seeds))  # seeds still training; the stacks below hold only these rows
-    heads = _FlatHeads(flat.to(dev), dim, cfg.hidden, n_classes)
-    m, v = torch.zeros_like(heads.flat), torch.zeros_like(heads.flat)
+    heads = [init_head(dim, cfg.hidden, n_classes, g) for g in gens]
+    params = [torch.stack([hd[k] for hd in heads]).to(dev) for k in range(4)]
+    final = [p.clone() for p in params]  # rows are filled in as seeds stop
+    alive = list(range(n_seeds))  # seeds still training; the stacks hold only these rows
+    m = [torch.zeros_like(p) for p in params]
+    v = [torch.zeros_like(p) for p in params]
+    grads = [torch.empty_like(p) for p in params]
     xa, ya = x_tr, y_tr
     best = [math.inf] * n_seeds
     wait, epochs, last_loss = [0] * n_seeds, [0] * n_seeds, [0.0] * n_seeds
@@ -156,18 +179,12 @@ def run_probe(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, de
         perms = torch.stack([torch.randperm(n_train, generator=gens[s]) for s in alive]).to(dev)
         rows = torch.arange(len(alive), device=dev).unsqueeze(1)
         loss_sum = torch.zeros(len(alive), dtype=torch.float64, device=dev)
-        params = heads.views()
         for start in range(0, n_train, cfg.batch_size):
             idx = perms[:, start:start + cfg.batch_size]
-            loss, grad = _forward_backward(params, xa[rows, idx], ya[rows, idx])
+            loss, grads = _forward_backward(params, xa[rows, idx], ya[rows, idx], cfg.grad_clip, grads)
             loss_sum += loss.double() * idx.shape[1]
-            grad *= torch.clamp(cfg.grad_clip / (grad.pow(2).sum(dim=1, keepdim=True).sqrt() + CLIP_EPS), max=1.0)
-            step += 1
-            bc1, bc2 = 1 - BETAS[0] ** step, 1 - BETAS[1] ** step
-            heads.flat.mul_(1 - lr * cfg.weight_decay)
-            m.mul_(BETAS[0]).add_(grad, alpha=1 - BETAS[0])
-            v.mul_(BETAS[1]).addcmul_(grad, grad, value=1 - BETAS[1])
-            heads.flat.addcdiv_(m, (v / bc2).sqrt_().add_(ADAM_EPS), value=-lr / bc1)
+            step += 1  # all alive seeds have taken the same number of updates
+            _adamw_step(params, grads, m, v, step, lr, cfg.weight_decay)
         epoch_loss = (loss_sum / n_train).tolist()
         keep = []
         for row, s in enumerate(alive):
@@ -177,17 +194,19 @@ def run_probe(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, de
             else:
                 wait[s] += 1
             if wait[s] >= cfg.patience or epoch + 1 == cfg.max_epochs:
-                final[s] = heads.flat[row].cpu()
+                for f, p in zip(final, params):
+                    f[s] = p[row]
             else:
                 keep.append(row)
         if len(keep) < len(alive):
             sel = torch.tensor(keep, dtype=torch.long, device=dev)
             alive = [alive[r] for r in keep]
-            heads.flat, m, v = heads.flat[sel], m[sel], v[sel]
+            params, m, v = [p[sel] for p in params], [t[sel] for t in m], [t[sel] for t in v]
+            grads = [torch.empty_like(p) for p in params]
             xa, ya = xa[sel], ya[sel]
         if not alive:
             break
-    preds = _predict(_FlatHeads(final.to(dev), dim, cfg.hidden, n_classes).views(), x_te).cpu().numpy()
+    preds = _predict(final, x_te).cpu().numpy()
     outcomes = []
     for s, (tr, te) in enumerate(splits):
         cm = confusion(y[te], preds[s], n_classes)

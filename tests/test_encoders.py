@@ -44,18 +44,21 @@ class Sloppy(Tiny):
 '''
 
 
-def test_file_plugin_loads_and_conforms(tmp_path):
+@pytest.fixture()
+def plugin_file(tmp_path):
     path = tmp_path / "my_enc.py"
     path.write_text(PLUGIN)
-    enc = build_encoder(f"{path}:Tiny")
+    return path
+
+
+def test_file_plugin_loads_and_conforms(plugin_file):
+    enc = build_encoder(f"{plugin_file}:Tiny")
     assert enc.name == "tiny"
     assert_conforms(enc)
 
 
-def test_bad_encoder_fails_named_checks(tmp_path):
-    path = tmp_path / "my_enc.py"
-    path.write_text(PLUGIN)
-    failed = {c.name for c in run_checks(build_encoder(f"{path}:Sloppy")) if not c.passed}
+def test_bad_encoder_fails_named_checks(plugin_file):
+    failed = {c.name for c in run_checks(build_encoder(f"{plugin_file}:Sloppy")) if not c.passed}
     assert {"batch-invariance", "no-side-effects"} <= failed
 
 

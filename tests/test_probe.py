@@ -2,10 +2,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from impact_bench.metrics import confusion, scores
-from impact_bench.probe import ProbeConfig, _FlatHeads, _forward_backward, init_head, run_probe, split
+from impact_bench.probe import ProbeConfig, _forward_backward, init_head, run_probe, split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from reference_probe import reference_probe  # noqa: E402
@@ -27,20 +28,25 @@ def test_metrics_hand_computed():
     assert abs(s["balanced_accuracy"] - (0.5 + 1 + 0) / 3) < 1e-12
 
 
-def test_manual_gradients_match_autograd():
+@pytest.mark.parametrize("clip", [None, 0.05])
+def test_manual_gradients_and_clipping_match_autograd(clip):
     gen = torch.Generator().manual_seed(0)
     heads = [init_head(6, 5, 3, gen) for _ in range(2)]
-    flat = torch.stack([torch.cat([p.flatten() for p in h]) for h in heads]).double()
+    params = [torch.stack([h[k] for h in heads]).double() for k in range(4)]
     x = torch.randn(2, 7, 6, dtype=torch.float64)
     y = torch.randint(0, 3, (2, 7))
-    loss, grad = _forward_backward(_FlatHeads(flat, 6, 5, 3).views(), x, y)
-    leaf = flat.clone().requires_grad_(True)
-    w1, b1, w2, b2 = _FlatHeads(leaf, 6, 5, 3).views()
-    logits = torch.relu(x @ w1 + b1[:, None]) @ w2 + b2[:, None]
-    ref = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(2, 7).mean(1)
-    ref.sum().backward()
-    torch.testing.assert_close(loss, ref.detach())
-    torch.testing.assert_close(grad, leaf.grad)
+    loss, grads = _forward_backward(params, x, y, clip)
+    for s in range(2):  # the reference: autograd + clip_grad_norm_ on one seed's nn.Linear weights
+        leaves = [p[s].clone().requires_grad_(True) for p in params]
+        w1, b1, w2, b2 = leaves
+        logits = torch.relu(x[s] @ w1 + b1) @ w2 + b2
+        ref = torch.nn.functional.cross_entropy(logits, y[s])
+        ref.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(leaves, clip)
+        torch.testing.assert_close(loss[s], ref.detach())
+        for g, leaf in zip(grads, leaves):
+            torch.testing.assert_close(g[s], leaf.grad)
 
 
 def test_matches_reference_dataloader_loop():
