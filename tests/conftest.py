@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from impact_bench.suites.catalog import get_suite
-from impact_bench.synth.dinos_synth import write_dinos_synth
+import importlib.util
+
+if importlib.util.find_spec("impact_bench.task_files") is None:  # source tree shadowing the install
+    raise RuntimeError("impact_bench is imported from the source tree without its mapped subpackages: install it "
+                       "(pip install . or pip install -e .) and run `pytest`, not `python -m pytest`, from the repo root")
+
+from impact_bench.suites.catalog import get_suite  # noqa: E402
+from impact_bench.synth.dinos_synth import write_dinos_synth  # noqa: E402
 
 
 @pytest.fixture(scope="session")
