@@ -24,7 +24,7 @@ def bar_chart(path: Path, rows: list[str], columns: dict[str, dict[str, tuple[fl
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("macro F1 (mean ± std over seeds)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    ax.legend(fontsize=7, ncol=min(len(columns), 4), loc="upper center", bbox_to_anchor=(0.5, -0.1))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

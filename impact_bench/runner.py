@@ -21,7 +21,7 @@ import numpy as np
 
 from impact_bench import audio
 from impact_bench.cache import canonical_hash, default_cache_root
-from impact_bench.encoders.catalog import build_encoder
+from impact_bench.encoders.catalog import build_encoder, resolve_factory
 from impact_bench.encoders.protocol import describe
 from impact_bench.errors import DataError, ResultsError
 from impact_bench.extract import data_fingerprint, dedupe, extract, hash_clips
@@ -127,6 +127,7 @@ def _probe_unit(problem, x: np.ndarray, clips, cfg: ProbeConfig, split: str, dev
 def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
     t_start = time.perf_counter()
     spec = get_suite(req.suite, req.tasks_dirs)
+    resolve_factory(req.encoder, req.autoload_plugins)  # a mistyped name fails here, with suggestions
     root = resolve_data_root(spec, req.data_root)  # fail fast, before any model is built
     index = dinos.scan(root, spec, req.class_map, req.max_clips_per_class)
     for note in index.notices:
@@ -205,7 +206,9 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
         "problems": problems,
         "summary": {"mean_macro_f1": float(np.mean([p["macro_f1"]["mean"] for p in problems]))},
         "extraction": {"computed": ext.computed, "cached": ext.cached, "cache_key": ext.policy["cache_key"],
-                       "batch_size": req.batch_size},
+                       "batch_size": req.batch_size,
+                       # of the clips decoded in this run (cache hits are not decoded):
+                       "native_sample_rates": ext.native_rates, "channels": ext.channels},
         "timings": {"extract_s": ext.seconds, "probe_s": t_probe, "total_s": time.perf_counter() - t_start},
         "provenance": provenance(req.device),
     }

@@ -73,6 +73,11 @@ def test_real_dinos_without_data_fails_fast(tmp_path, capsys):
     assert "Looked in" in err and not list(tmp_path.iterdir())
 
 
+def test_mistyped_encoder_is_reported_before_missing_data(tmp_path, capsys):
+    assert main(["run", "--encoder", "logmel-stat", "--suite", "dinos", "--out", str(tmp_path)]) == 2
+    assert "did you mean 'logmel-stats'" in capsys.readouterr().err
+
+
 def test_subset_runs_are_marked(tiny_tree, tmp_path):
     assert _run(tiny_tree, tmp_path / "r", "--max-clips-per-class", "6") == 0
     res = load_results(tmp_path / "r" / "dinos-synth__logmel-stats__subset.json")

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImpactBenchError as exc:
         print(f"impact-bench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("\nimpact-bench: interrupted; finished work is kept — run the same command again to resume.",
               file=sys.stderr)
