@@ -28,7 +28,6 @@ SHARD_CLIPS = 512  # clips per cache shard: bounds what an interruption can lose
 @dataclass
 class Extraction:
     embeddings: np.ndarray
-    clips: list[Clip]
     hashes: list[str]
     cached: int
     computed: int
@@ -91,7 +90,7 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
     cache = EmbeddingCache(cache_root, key_fields)
     found = cache.lookup(hashes)
     todo = [i for i, h in enumerate(hashes) if h not in found]
-    result = Extraction(np.zeros((len(clips), encoder.embedding_dim), np.float32), clips, hashes,
+    result = Extraction(np.zeros((len(clips), encoder.embedding_dim), np.float32), hashes,
                         len(clips) - len(todo), len(todo), 0.0, {**policy, "cache_key": cache.key})
     for i, h in enumerate(hashes):
         if h in found:

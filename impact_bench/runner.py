@@ -127,13 +127,13 @@ def _probe_unit(problem, x: np.ndarray, clips, cfg: ProbeConfig, split: str, dev
 def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
     t_start = time.perf_counter()
     spec = get_suite(req.suite, req.tasks_dirs)
-    resolve_factory(req.encoder, req.autoload_plugins)  # a mistyped name fails here, with suggestions
+    factory = resolve_factory(req.encoder, req.autoload_plugins)  # a mistyped name fails here, with suggestions
     root = resolve_data_root(spec, req.data_root)  # fail fast, before any model is built
     index = dinos.scan(root, spec, req.class_map, req.max_clips_per_class)
     for note in index.notices:
         log(f"note: {note}")
     encoder = build_encoder(req.encoder, checkpoint=req.checkpoint, device=req.device,
-                            options=req.encoder_options, autoload=req.autoload_plugins)
+                            options=req.encoder_options, factory=factory)
     probe = spec.probe.model_dump()
     if req.seeds is not None:
         probe["seeds"] = req.seeds

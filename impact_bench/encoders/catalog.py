@@ -90,9 +90,11 @@ def resolve_factory(spec: str, autoload: bool = True) -> Callable[..., Encoder]:
 
 
 def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cpu",
-                  options: dict[str, Any] | None = None, autoload: bool = True) -> Encoder:
-    """Build an encoder from ``--encoder`` text, passing only the arguments its factory accepts."""
-    factory = resolve_factory(spec, autoload)
+                  options: dict[str, Any] | None = None, autoload: bool = True,
+                  factory: Callable[..., Encoder] | None = None) -> Encoder:
+    """Build an encoder from ``--encoder`` text, passing only the arguments its factory accepts.
+    ``factory``: one already returned by :func:`resolve_factory` for ``spec``."""
+    factory = factory if factory is not None else resolve_factory(spec, autoload)
     kwargs: dict[str, Any] = dict(options or {})
     try:
         params = inspect.signature(factory).parameters
