@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from impact_bench.encoders.catalog import build_encoder, parse_options
+from impact_bench.cli.run import encoder_options
+from impact_bench.encoders.catalog import build_encoder
 from impact_bench.encoders.conformance import run_checks
 
 
@@ -14,13 +15,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint")
     p.add_argument("--encoder-opt", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--trust-checkpoint", action="store_true", help="allow full-pickle checkpoint loading")
     p.add_argument("--no-plugins", action="store_true")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     enc = build_encoder(args.encoder, checkpoint=args.checkpoint, device=args.device,
-                        options=parse_options(args.encoder_opt), autoload=not args.no_plugins)
+                        options=encoder_options(args), autoload=not args.no_plugins)
     checks = run_checks(enc)
     for c in checks:
         print(f"[{'PASS' if c.passed else 'FAIL'}] {c.name:<17} {c.message}")

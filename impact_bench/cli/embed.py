@@ -10,8 +10,8 @@ from tqdm import tqdm
 
 from impact_bench import audio
 from impact_bench.cache import atomic_write_bytes
-from impact_bench.cli.run import add_common_encoder_args
-from impact_bench.encoders.catalog import build_encoder, parse_options
+from impact_bench.cli.run import add_common_encoder_args, encoder_options
+from impact_bench.encoders.catalog import build_encoder
 from impact_bench.errors import DataError, ResultsError
 
 
@@ -48,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
         raise ResultsError(f"{args.out} exists; pass --overwrite to replace it")
     files = collect(args.inputs)
     enc = build_encoder(args.encoder, checkpoint=args.checkpoint, device=args.device,
-                        options=parse_options(args.encoder_opt), autoload=not args.no_plugins)
+                        options=encoder_options(args), autoload=not args.no_plugins)
     lo = int(np.ceil(enc.min_input_seconds * enc.sample_rate))
     hi = None if enc.max_input_seconds is None else int(enc.max_input_seconds * enc.sample_rate)
     rows = []

@@ -16,7 +16,18 @@ def add_common_encoder_args(p: argparse.ArgumentParser) -> None:
                    help="encoder option, repeatable (e.g. --encoder-opt sample_rate=16000)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--batch-size", type=int, default=32, help="clips per encoder call (default: 32)")
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="allow a checkpoint that needs full pickle loading (runs code from the file; only for "
+                        "files from a source you trust). Default: torch.load(weights_only=True)")
     p.add_argument("--no-plugins", action="store_true", help="do not load encoders from installed plugins")
+
+
+def encoder_options(args: argparse.Namespace) -> dict:
+    """--encoder-opt pairs plus --trust-checkpoint, as keyword arguments for the encoder factory."""
+    options = parse_options(args.encoder_opt)
+    if getattr(args, "trust_checkpoint", False):
+        options["trust_checkpoint"] = True
+    return options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     req = RunRequest(
         encoder=args.encoder, suite=args.suite, out=args.out, data_root=args.data_root, checkpoint=args.checkpoint,
-        encoder_options=parse_options(args.encoder_opt), seeds=args.seeds,
+        encoder_options=encoder_options(args), seeds=args.seeds,
         max_clips_per_class=args.max_clips_per_class, split=args.split, standardize=args.standardize,
         class_map=args.class_map, device=args.device, batch_size=args.batch_size,
         cache_dir=args.cache_dir and args.cache_dir / "embeddings", use_cache=not args.no_cache,

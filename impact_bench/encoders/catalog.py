@@ -25,6 +25,8 @@ NO_PLUGINS_ENV = "IMPACT_BENCH_NO_PLUGINS"
 BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, description)
     "logmel-stats": ("impact_bench.encoders.logmel:LogMelStats", "MIT (part of impact-bench)",
                      "mean + std of 128 log-mel bands; weight-free reference"),
+    "impact": ("impact_bench.impact.adapter:ImpactAdapter", "MIT (code); weights: as their trainer licenses them",
+               "IMPACT last-layer CLS, 384-d; --checkpoint from `impact-bench train` or the authors' file"),
     "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
                   "openSMILE research licence: NON-COMMERCIAL use only",
                   "openSMILE ComParE_2016 functionals, 6,373-d (needs the [opensmile] extra)"),

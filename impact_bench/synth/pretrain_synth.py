@@ -7,6 +7,7 @@ Four categories in equal numbers, as the paper's pretraining set (Table 1, §4.1
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def write_pretrain_synth(root: Path, per_category: int, progress: bool = True) -
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.wav")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.wav")  # unique per process (torchrun ranks)
         sf.write(str(tmp), recording(category, i), ph.SR, subtype="PCM_16")
         tmp.replace(path)
     return len(jobs)

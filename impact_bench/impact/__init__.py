@@ -1,0 +1,1 @@
+"""IMPACT: the package's own encoder — model, pretraining, checkpoints, adapter."""
