@@ -39,7 +39,7 @@ def _column(res: Results, label: str) -> Column:
 
 
 def _label(res: Results, taken: set[str]) -> str:
-    label = res["encoder"]["name"] + (" [subset]" if res["suite"]["subset"] else "")
+    label = (res["encoder"].get("label") or res["encoder"]["name"]) + (" [subset]" if res["suite"]["subset"] else "")
     if label in taken:
         label += f" ({res['run_fingerprint'][:6]})"
     taken.add(label)

@@ -84,7 +84,7 @@ class Results(TypedDict):
     schema_version: str
     status: Literal["complete"]
     run_fingerprint: str  # hash of everything that determines the numbers
-    encoder: dict[str, Any]  # name, version, sample_rate, embedding_dim, config, checkpoint_sha256, licence
+    encoder: dict[str, Any]  # name, label (run name), version, sample_rate, embedding_dim, config, checkpoint_sha256, licence
     suite: SuiteInfo
     protocol: dict[str, Any]  # split, probe settings, front end, encoder input policy
     problems: list[ProblemResult]

@@ -54,6 +54,7 @@ class RunRequest:
     autoload_plugins: bool = True
     progress: bool = True
     tasks_dirs: tuple[str, ...] = ()
+    label: str | None = None  # run name in file names and leaderboards (default: the encoder's name)
 
 
 def resolve_data_root(spec: SuiteSpec, given: Path | None) -> Path:
@@ -138,7 +139,8 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
     if req.seeds is not None:
         probe["seeds"] = req.seeds
     cfg = ProbeConfig(**probe, standardize=req.standardize)
-    final = results_path(req.out, spec.name, encoder.name if ":" in req.encoder else req.encoder, index.subset)
+    label = req.label or (encoder.name if ":" in req.encoder else req.encoder)
+    final = results_path(req.out, spec.name, label, index.subset)
     partial = final.parent / f".{final.stem}.partial"
 
     hashes = hash_clips(index.clips, req.progress)
@@ -194,7 +196,7 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
         log(f"{problem.name:>10}: macro-F1 {result['macro_f1']['mean']:.4f} ± {result['macro_f1']['std']:.4f}")
     results = {
         "schema_version": SCHEMA_VERSION, "status": "complete", "run_fingerprint": run_key,
-        "encoder": describe(encoder),
+        "encoder": {**describe(encoder), "label": label},
         "suite": {"name": spec.name, "version": spec.version, "title": spec.title, "synthetic": spec.synthetic,
                   "comparable_to": spec.comparable_to, "source_file": Path(spec.source_file).name,
                   "data_root": str(index.root), "data_fingerprint": fingerprint, "subset": index.subset,

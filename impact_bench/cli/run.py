@@ -44,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "official: use the folders as given, as the authors' code does")
     p.add_argument("--standardize", action="store_true", help="z-score features with train-split statistics (off in the paper)")
     p.add_argument("--class-map", type=Path, help="CSV machine,folder,task mapping class folders to task ids")
+    p.add_argument("--label", help="name of this run in file names and leaderboards (default: the encoder name), "
+                                   "e.g. to score two checkpoints of one encoder side by side")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: ./results)")
     p.add_argument("--cache-dir", type=Path, help="embedding cache (default: $IMPACT_BENCH_CACHE or ~/.cache/impact-bench)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
@@ -61,6 +63,6 @@ def main(args: argparse.Namespace) -> int:
         class_map=args.class_map, device=args.device, batch_size=args.batch_size,
         cache_dir=args.cache_dir and args.cache_dir / "embeddings", use_cache=not args.no_cache,
         overwrite=args.overwrite, autoload_plugins=not args.no_plugins, progress=not args.quiet,
-        tasks_dirs=tuple(args.tasks_dir))
+        tasks_dirs=tuple(args.tasks_dir), label=args.label)
     run(req)
     return 0

@@ -30,21 +30,24 @@ class ImpactAdapter:
                  random_init_seed: int | None = None) -> None:
         if checkpoint is None and random_init_seed is None:
             raise EncoderError(NO_CHECKPOINT)
-        if checkpoint is not None and random_init_seed is not None:
-            raise EncoderError("impact: give either --checkpoint or random_init_seed, not both")
+        self.checkpoint_sha256 = None
         if checkpoint is not None:
             model, info = load_encoder(checkpoint, trust=trust_checkpoint, preset_name=preset, num_heads=num_heads,
                                        weights=weights)
-            self.checkpoint_sha256 = file_sha256(checkpoint)
+            cfg = model.cfg
+            if random_init_seed is None:
+                self.checkpoint_sha256 = file_sha256(checkpoint)
         else:
             cfg = make_preset(preset or "reference")
             if num_heads is not None:
                 cfg = cfg.replace(model={"num_heads": int(num_heads)})
+        if random_init_seed is not None:
+            # Untrained baseline: the preset's (or the checkpoint's) architecture, weights from the seed only.
             with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
                 torch.manual_seed(int(random_init_seed))
                 model = ImpactEncoder(cfg).eval()
-            info = {"checkpoint_format": "random-init", "preset": cfg.preset, "seed": int(random_init_seed)}
-            self.checkpoint_sha256 = None
+            info = {"checkpoint_format": "random-init", "preset": cfg.preset, "seed": int(random_init_seed),
+                    "architecture_from": str(checkpoint) if checkpoint else f"preset {cfg.preset}"}
         cfg = model.cfg
         self.device = torch.device(device)
         self.model = model.to(self.device)

@@ -58,8 +58,8 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> Any:
         try:
             allowed = {f"{g.__module__}.{g.__qualname__}" for g in _safe_globals()}
             extra = [g for g in torch.serialization.get_unsafe_globals_in_checkpoint(path) if g not in allowed]
-        except Exception:
-            extra = []
+        except Exception as inner:  # not a torch zip file at all
+            raise CheckpointError(f"{path}: not a readable torch checkpoint: {exc}") from inner
         raise CheckpointError(
             f"{path}: loading needs Python objects outside the tensor/container allow-list "
             f"({', '.join(extra) if extra else 'see torch.load'}). Only if you trust the file's source, pass "
