@@ -68,8 +68,8 @@ def _config(args: argparse.Namespace) -> ImpactConfig:
     cfg = preset(args.preset or "reference")
     sections: dict[str, dict] = {}
     for item in args.set:
-        key, _, _ = item.partition("=")
-        if not re.fullmatch(r"[a-z]+\.[a-z_]+", key):
+        key, eq, _ = item.partition("=")
+        if not eq or not re.fullmatch(r"[a-z]+\.[a-z_]+", key):
             raise ImpactBenchError(f"--set expects SECTION.FIELD=VALUE (e.g. model.num_heads=16), got {item!r}")
         section, fld = key.split(".")
         sections.setdefault(section, {}).update({fld: parse_options([item.split(".", 1)[1]])[fld]})

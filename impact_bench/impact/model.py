@@ -11,10 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from impact_bench.audio import EPS  # the suite's rms_zscore epsilon, same formula in torch
 from impact_bench.features import MelSpectrogram, power_to_db
 from impact_bench.impact.config import FrontendConfig, ImpactConfig, ModelConfig
-
-RMS_EPS = 1e-6  # LISTEN: x/(rms+1e-6), (. - mean)/(std+1e-6)
 
 
 class SpecFrontend(nn.Module):
@@ -33,7 +32,7 @@ class SpecFrontend(nn.Module):
             rms = wave.pow(2).mean(dim=-1, keepdim=True).sqrt()
             mean = wave.mean(dim=-1, keepdim=True)
             std = wave.std(dim=-1, unbiased=False, keepdim=True)
-            wave = (wave / (rms + RMS_EPS) - mean) / (std + RMS_EPS)
+            wave = (wave / (rms + EPS) - mean) / (std + EPS)
         db = power_to_db(self.mel(wave), top_db=self.cfg.top_db)  # per-example top_db clamp
         frames = self.cfg.n_mels  # SpecConverter pads/crops the time axis to 128 frames
         if db.shape[-1] < frames:

@@ -142,10 +142,15 @@ def ema_update(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
             t.copy_(s)
 
 
+def masked_tokens(keep: torch.Tensor, n_tokens: int) -> torch.Tensor:
+    """(N, L) kept token indices → (N, n_tokens) bool, True where a token is masked."""
+    masked = torch.ones(keep.shape[0], n_tokens, dtype=torch.bool, device=keep.device)
+    return masked.scatter_(1, keep, False)
+
+
 def token_pixel_mask(keep: torch.Tensor, grid: int, size: int) -> torch.Tensor:
     """(N, L) kept tokens → (N, 1, size, size) bool, True on spectrogram pixels of masked tokens."""
-    masked = torch.ones(keep.shape[0], grid * grid, dtype=torch.bool, device=keep.device)
-    masked.scatter_(1, keep, False)
+    masked = masked_tokens(keep, grid * grid)
     cell = size // grid
     return masked.view(-1, 1, grid, grid).repeat_interleave(cell, 2).repeat_interleave(cell, 3)
 
@@ -163,8 +168,7 @@ def pretraining_loss(student: ImpactStudent, teacher: ImpactEncoder, spec: torch
     pred, s_cls = student.forward_masked(tokens, keep_flat)
     utter = F.mse_loss(s_cls.float(), target[:, 0].float().repeat_interleave(k, dim=0))
     if cfg.frame_target == "features":
-        masked = torch.ones(b * k, student.grid ** 2, dtype=torch.bool, device=spec.device)
-        masked.scatter_(1, keep_flat, False)
+        masked = masked_tokens(keep_flat, student.grid ** 2)
         pred_tokens = pred.flatten(2).transpose(1, 2)  # (N, G², E)
         t_tokens = target[:, 1:].repeat_interleave(k, dim=0)
         frame = _frame_loss(pred_tokens[masked].float(), t_tokens[masked].float(), cfg.frame_loss)
