@@ -75,6 +75,10 @@ class EmbeddingCache:
                         continue  # a damaged shard is only a cache miss; it is rewritten below
         return self._index
 
+    def reload(self) -> None:
+        """Forget the in-memory index, so shards other processes wrote since are read."""
+        self._index = None
+
     def lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
         index = self._load()
         return {k: index[k] for k in keys if k in index}

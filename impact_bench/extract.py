@@ -1,5 +1,9 @@
 """Embedding extraction: hash clips, find duplicates, fill the cache in batches, return (N, D).
 
+Under ``torchrun`` each rank embeds every world-th clip still missing from the cache and stores
+its shards there (uuid-named files, so ranks never collide); after a barrier the main rank reads
+the whole set back from the cache. Sharding therefore needs the cache.
+
 Per clip: suite front end (load, cut, normalise at the suite rate) → resample to the encoder's
 rate → pad/crop to the encoder's declared input limits → ``encoder.embed``. The pad/crop policy
 is returned for the results file.
@@ -15,8 +19,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from impact_bench import audio
+import torch
+
+from impact_bench import audio, distributed
 from impact_bench.cache import EmbeddingCache, canonical_hash, file_sha256
+from impact_bench.distributed import Ranks
 from impact_bench.encoders.protocol import Encoder, describe
 from impact_bench.errors import DataError, EncoderError
 from impact_bench.suites.dinos import Clip
@@ -81,8 +88,15 @@ def load_for_encoder(path: Path, spec: AudioSpec, encoder_rate: int, length: int
 
 
 def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Path | None,
-            batch_size: int = 32, progress: bool = True, hashes: list[str] | None = None) -> Extraction:
+            batch_size: int = 32, progress: bool = True, hashes: list[str] | None = None,
+            ranks: Ranks | None = None) -> Extraction:
+    """Embeddings of ``clips`` in order. With ``ranks`` of a multi-process run only the main rank's
+    result holds every row; the other ranks' results hold their own share."""
     t0 = time.perf_counter()
+    ranks = ranks or Ranks(0, 1, torch.device("cpu"))
+    if ranks.world > 1 and cache_root is None:
+        raise EncoderError("extraction sharded over torchrun ranks passes embeddings through the cache; "
+                           "drop --no-cache (or run a single process)")
     hashes = hashes if hashes is not None else hash_clips(clips, progress)
     policy = input_policy(encoder, spec)
     key_fields = {"encoder": describe(encoder), "frontend": audio.frontend_description(
@@ -92,10 +106,10 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
     todo = [i for i, h in enumerate(hashes) if h not in found]
     result = Extraction(np.zeros((len(clips), encoder.embedding_dim), np.float32), hashes,
                         len(clips) - len(todo), len(todo), 0.0, {**policy, "cache_key": cache.key})
-    for i, h in enumerate(hashes):
-        if h in found:
-            result.embeddings[i] = found[h]
-    bar = tqdm(total=len(todo), desc=f"embedding ({encoder.name})", unit="clip", disable=not progress or not todo)
+    _fill(result, hashes, found)
+    all_todo, todo = todo, todo[ranks.rank::ranks.world]
+    bar = tqdm(total=len(todo), desc=f"embedding ({encoder.name})" + (f" rank {ranks.rank}/{ranks.world}"
+               if ranks.world > 1 else ""), unit="clip", disable=not progress or not todo)
     pending_keys: list[str] = []
     pending_rows: list[np.ndarray] = []
     for start in range(0, len(todo), batch_size):
@@ -125,10 +139,31 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
     bar.close()
     if pending_keys:
         cache.store(pending_keys, np.stack(pending_rows))
+    if ranks.world > 1:
+        distributed.barrier(ranks)
+        if ranks.is_main:
+            _collect_shards(result, cache, [hashes[i] for i in all_todo])
     if result.silent:
         result.notices.append(f"{result.silent} silent clips (normalised to zeros, not NaN)")
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _fill(result: Extraction, hashes: list[str], found: dict[str, np.ndarray]) -> None:
+    for i, h in enumerate(hashes):
+        if h in found:
+            result.embeddings[i] = found[h]
+
+
+def _collect_shards(result: Extraction, cache: EmbeddingCache, wanted: list[str]) -> None:
+    """Main rank, after the barrier: read the other ranks' rows back from the cache."""
+    cache.reload()
+    found = cache.lookup(wanted)
+    missing = [h for h in wanted if h not in found]
+    if missing:
+        raise EncoderError(f"{len(missing)} embeddings computed by other ranks are not in the cache "
+                           f"{cache.dir}; is it on a file system every rank can reach?")
+    _fill(result, result.hashes, found)
 
 
 def data_fingerprint(clips: list[Clip], hashes: list[str]) -> dict[str, object]:

@@ -5,6 +5,9 @@ each written atomically into ``<out>/.<suite>__<encoder>.partial/``. The results
 only when every unit is done. Re-running the same command resumes; re-running a finished one
 reports it up to date; a different configuration over an existing results file needs
 ``--overwrite``.
+
+Under ``torchrun`` (``torchrun --nproc_per_node N -m impact_bench.cli run …``) the ranks share
+the embedding work through the cache (see ``extract``); only rank 0 probes and writes files.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from impact_bench import audio
+from impact_bench import audio, distributed
 from impact_bench.cache import canonical_hash, default_cache_root
 from impact_bench.encoders.catalog import build_encoder, resolve_factory
 from impact_bench.encoders.protocol import describe
@@ -125,15 +128,23 @@ def _probe_unit(problem, x: np.ndarray, clips, cfg: ProbeConfig, split: str, dev
     }
 
 
-def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
+def _silent(_message: str) -> None:
+    pass
+
+
+def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
+    """Path of the results file (None on the helper ranks of a torchrun extraction)."""
     t_start = time.perf_counter()
+    ranks = distributed.setup(req.device)
+    if not ranks.is_main:
+        log = _silent
     spec = get_suite(req.suite, req.tasks_dirs)
     factory = resolve_factory(req.encoder, req.autoload_plugins)  # a mistyped name fails here, with suggestions
     root = resolve_data_root(spec, req.data_root)  # fail fast, before any model is built
     index = dinos.scan(root, spec, req.class_map, req.max_clips_per_class)
     for note in index.notices:
         log(f"note: {note}")
-    encoder = build_encoder(req.encoder, checkpoint=req.checkpoint, device=req.device,
+    encoder = build_encoder(req.encoder, checkpoint=req.checkpoint, device=str(ranks.device),
                             options=req.encoder_options, factory=factory)
     probe = spec.probe.model_dump()
     if req.seeds is not None:
@@ -143,7 +154,8 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
     final = results_path(req.out, spec.name, label, index.subset)
     partial = final.parent / f".{final.stem}.partial"
 
-    hashes = hash_clips(index.clips, req.progress)
+    progress = req.progress and ranks.is_main
+    hashes = hash_clips(index.clips, progress)
     keep, dup_notes = dedupe(index.clips, hashes)
     clips = [index.clips[i] for i in keep]
     hashes = [hashes[i] for i in keep]
@@ -177,11 +189,14 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
             shutil.rmtree(partial)
         else:
             log(f"resuming from {partial}")
-    partial.mkdir(parents=True, exist_ok=True)
-    write_json(state, {"run_fingerprint": run_key})
+    if ranks.is_main:
+        partial.mkdir(parents=True, exist_ok=True)
+        write_json(state, {"run_fingerprint": run_key})
 
     cache_root = (req.cache_dir or default_cache_root() / "embeddings") if req.use_cache else None
-    ext = extract(encoder, clips, spec.audio, cache_root, req.batch_size, req.progress, hashes)
+    ext = extract(encoder, clips, spec.audio, cache_root, req.batch_size, progress, hashes, ranks)
+    if not ranks.is_main:
+        return None
     log(f"embeddings: {ext.computed} computed, {ext.cached} from cache ({ext.seconds:.1f} s)")
     problems, t_probe = [], 0.0
     for problem in spec.problems:
@@ -208,8 +223,8 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path:
         "problems": problems,
         "summary": {"mean_macro_f1": float(np.mean([p["macro_f1"]["mean"] for p in problems]))},
         "extraction": {"computed": ext.computed, "cached": ext.cached, "cache_key": ext.policy["cache_key"],
-                       "batch_size": req.batch_size,
-                       # of the clips decoded in this run (cache hits are not decoded):
+                       "batch_size": req.batch_size, "ranks": ranks.world,
+                       # of the clips rank 0 decoded in this run (cache hits are not decoded):
                        "native_sample_rates": ext.native_rates, "channels": ext.channels},
         "timings": {"extract_s": ext.seconds, "probe_s": t_probe, "total_s": time.perf_counter() - t_start},
         "provenance": provenance(req.device),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from impact_bench.impact.adapter import ImpactAdapter
 from impact_bench.impact.checkpoint import CheckpointError, load_encoder
 from impact_bench.impact.config import ConfigError, from_dict, preset
 from impact_bench.impact.model import ImpactEncoder, SpecFrontend, parameter_count, sincos_2d
-from impact_bench.impact.objective import ImpactStudent, ema_update, keep_indices, make_teacher
+from impact_bench.impact.objective import ImpactStudent, ema_update, keep_indices, make_teacher, teacher_targets
 
 GOLDEN = Path(__file__).parent / "data" / "impact_frontend_golden.npz"
 SCRIPT = Path(__file__).parents[1] / "scripts" / "golden" / "impact_frontend.py"
@@ -110,6 +111,19 @@ def test_ema_update_formula():
     for k, v in teacher.state_dict().items():
         torch.testing.assert_close(v, 0.996 * before[k] + 0.004 * student.state_dict()[k])
     assert not any(p.requires_grad for p in teacher.parameters())
+
+
+def test_target_norm_options():
+    cfg = preset("reference").replace(model={"embed_dim": 64, "depth": 3, "num_heads": 4})
+    teacher = make_teacher(ImpactStudent(cfg))
+    spec = torch.randn(3, 1, 128, 128)
+    torch.testing.assert_close(teacher_targets(teacher, spec, "none"), teacher.layer_average(spec))
+    y = teacher_targets(teacher, spec, "instance")
+    assert y.shape == (3, 17, 64)
+    torch.testing.assert_close(y.mean(-1), torch.zeros(3, 17), atol=1e-5, rtol=0)  # final layer norm per token
+    torch.testing.assert_close(y.var(-1, unbiased=False), torch.ones(3, 17), atol=1e-3, rtol=0)
+    with pytest.raises(ConfigError, match=re.escape("objective.target_norm: none | instance")):
+        cfg.replace(objective={"target_norm": "batch"})
 
 
 def authors_state(e: int = 384, depth: int = 8, dd: int = 256) -> dict[str, torch.Tensor]:

@@ -1,8 +1,12 @@
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import torch
 
 from impact_bench import runner
 from impact_bench.cli import main
@@ -136,3 +140,24 @@ def test_incomplete_results_are_refused_by_leaderboard(tmp_path, capsys):
     bad.write_text(json.dumps({"schema_version": "1.0", "status": "running"}))
     assert main(["leaderboard", str(bad), "-o", str(tmp_path / "b.md")]) == 2
     assert "did not finish" in capsys.readouterr().err
+
+
+def test_torchrun_sharded_extraction_equals_single_process(tiny_tree, tmp_path):
+    """2 gloo ranks split the embedding work through the cache; rank 0 alone probes and writes."""
+    assert _run(tiny_tree, tmp_path / "one", "--cache-dir", str(tmp_path / "c1")) == 0
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+           str(30_500 + os.getpid() % 1000), "-m", "impact_bench.cli", *ARGS, "--data-root", str(tiny_tree),
+           "--out", str(tmp_path / "two"), "--cache-dir", str(tmp_path / "c2")]
+    threads = str(torch.get_num_threads())  # torchrun would set 1; the probe's float sums depend on it
+    proc = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": threads}, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("wrote ") == 1  # only rank 0 reports and writes
+    one = load_results(tmp_path / "one" / "dinos-synth__logmel-stats.json")
+    two = load_results(tmp_path / "two" / "dinos-synth__logmel-stats.json")
+    assert two["extraction"]["ranks"] == 2 and one["extraction"]["ranks"] == 1
+    assert two["run_fingerprint"] == one["run_fingerprint"]
+    assert two["problems"] == one["problems"]  # same embeddings → same probe, seed for seed
+    shards = list((tmp_path / "c2" / "embeddings").rglob("shard-*.npz"))
+    sizes = sorted(len(np.load(s)["keys"]) for s in shards)
+    assert sum(sizes) == 300 and len(sizes) >= 2 and sizes[0] >= 100  # both ranks embedded about half

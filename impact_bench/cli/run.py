@@ -33,7 +33,10 @@ def encoder_options(args: argparse.Namespace) -> dict:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="score an encoder on a suite (embeddings → 10-seed probe → results JSON)",
                        description="Extract frozen embeddings (cached), train the probe over all seeds, and write "
-                                   "<out>/<suite>__<encoder>.json. Interrupted runs resume when re-run.")
+                                   "<out>/<suite>__<encoder>.json. Interrupted runs resume when re-run. "
+                                   "Large extractions can be sharded: torchrun --nproc_per_node N -m impact_bench.cli "
+                                   "run … (ranks share the work through the embedding cache; rank 0 probes and "
+                                   "writes).")
     add_common_encoder_args(p)
     p.add_argument("--suite", required=True, help="suite name, e.g. dinos or dinos-synth (`impact-bench list suites`)")
     p.add_argument("--data-root", type=Path, help="dataset folder (default: $IMPACT_BENCH_<SUITE>_ROOT or the cache dir)")

@@ -64,6 +64,11 @@ class ObjectiveConfig:
     utter_weight: float = 1.0         # every config: ut = 1.0; paper §4.2: lambda = 0.1
     ema_momentum: float = 0.996       # teacher_momentum 0.996 (paper gives no value)
     ema_every: str = "step"           # reference: every optimizer step; paper §4.2: after every epoch
+    # Teacher-target normalisation. "none": raw layer average (authors' code, both presets).
+    # "instance": EAT/data2vec 2.0 style (instance_norm_target_layer + layer_norm_targets): every
+    # teacher layer's patch outputs are instance-normalised over tokens and its CLS layer-normalised,
+    # then the layer average is layer-normalised. Not in IMPACT's sources; an anti-collapse option.
+    target_norm: str = "none"
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,7 @@ def validate(cfg: ImpactConfig) -> None:
         (o.frame_target in ("features", "reconstruction"), "objective.frame_target: features | reconstruction"),
         (o.frame_loss in ("mse", "huber"), "objective.frame_loss: mse | huber"),
         (o.ema_every in ("step", "epoch"), "objective.ema_every: step | epoch"),
+        (o.target_norm in ("none", "instance"), "objective.target_norm: none | instance"),
         (f.waveform_norm in ("none", "rms-zscore"), "frontend.waveform_norm: none | rms-zscore"),
         (o.clones >= 1 and o.decoder_depth >= 2, "objective.clones >= 1 and decoder_depth >= 2"),
         (o.frame_target != "reconstruction" or (o.decoder_dim % 4 == 0 and cfg.grid * 32 == f.n_mels),

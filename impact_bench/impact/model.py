@@ -7,6 +7,8 @@ positions (zero row for CLS; a buffer, not in the state dict) → pre-LN ``nn.Tr
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -122,13 +124,15 @@ class ImpactEncoder(nn.Module):
         """Downstream embedding: last-layer CLS (``forward_features``)."""
         return self.encoder(self.with_cls(self.patch_tokens(spec)))[:, 0]
 
-    def layer_average(self, spec: torch.Tensor) -> torch.Tensor:
-        """Teacher targets: mean over all layers of each layer's output, (B, 1 + G², E) (facts §2.3)."""
+    def layer_average(self, spec: torch.Tensor,
+                      per_layer: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Teacher targets: mean over all layers of each layer's output (optionally transformed
+        first), (B, 1 + G², E) (facts §2.3)."""
         x = self.with_cls(self.patch_tokens(spec))
         total = torch.zeros_like(x)
         for layer in self.encoder.layers:
             x = layer(x)
-            total = total + x
+            total = total + (x if per_layer is None else per_layer(x))
         return total / len(self.encoder.layers)
 
 

@@ -161,7 +161,7 @@ def pretraining_loss(student: ImpactStudent, teacher: ImpactEncoder, spec: torch
     cfg = student.cfg.objective
     b, k, _ = keep.shape
     with torch.no_grad():
-        target = teacher.layer_average(spec)  # (B, 1 + G², E)
+        target = teacher_targets(teacher, spec, cfg.target_norm)  # (B, 1 + G², E)
     # Patch-embed once, then clone: identical values and gradients to embedding 16 copies.
     tokens = student.patch_tokens(spec).repeat_interleave(k, dim=0)
     keep_flat = keep.reshape(b * k, -1)
@@ -176,6 +176,21 @@ def pretraining_loss(student: ImpactStudent, teacher: ImpactEncoder, spec: torch
         pix = token_pixel_mask(keep_flat, student.grid, spec.shape[-1])
         frame = _frame_loss(pred.float()[pix], spec.repeat_interleave(k, dim=0).float()[pix], cfg.frame_loss)
     return {"loss": frame + cfg.utter_weight * utter, "frame": frame.detach(), "utter": utter.detach()}
+
+
+def teacher_targets(teacher: ImpactEncoder, spec: torch.Tensor, norm: str) -> torch.Tensor:
+    """Layer-averaged teacher outputs; ``norm="instance"`` is the EAT/data2vec 2.0 normalisation
+    (config.ObjectiveConfig.target_norm)."""
+    if norm == "none":
+        return teacher.layer_average(spec)
+
+    def per_layer(x: torch.Tensor) -> torch.Tensor:
+        cls = F.layer_norm(x[:, :1], x.shape[-1:])
+        patches = F.instance_norm(x[:, 1:].transpose(1, 2)).transpose(1, 2)  # over tokens, per channel
+        return torch.cat([cls, patches], dim=1)
+
+    avg = teacher.layer_average(spec, per_layer)
+    return F.layer_norm(avg, avg.shape[-1:])
 
 
 def _frame_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 import impact_bench
+from impact_bench import distributed
 from impact_bench.errors import ImpactBenchError
 from impact_bench.impact import checkpoint as ckpt
 from impact_bench.impact.config import ImpactConfig
@@ -72,20 +72,6 @@ def epoch_lr(cfg: ImpactConfig, epoch: int, step: int) -> float:
     return lr * min(1.0, (step + 1) / o.warmup_steps) if o.warmup_steps else lr
 
 
-def _dist_setup(device: str) -> tuple[int, int, torch.device]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return 0, 1, torch.device(device)
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = device.startswith("cuda")
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
-    dev = torch.device(f"cuda:{local}") if use_cuda else torch.device("cpu")
-    if use_cuda:
-        torch.cuda.set_device(dev)
-    return rank, world, dev
-
-
 def _autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return nullcontext()
@@ -99,7 +85,8 @@ def _existing_checkpoints(out: Path) -> list[Path]:
 def train(req: TrainRequest) -> Path:
     """Run (or resume) pretraining; returns the last checkpoint written."""
     cfg = req.config
-    rank, world, device = _dist_setup(req.device)
+    ranks = distributed.setup(req.device)
+    rank, world, device = ranks.rank, ranks.world, ranks.device
     precision = req.precision or ("bf16" if device.type == "cuda" else "fp32")
     if precision not in ("bf16", "fp16", "fp32"):
         raise TrainingError(f"--precision must be bf16, fp16 or fp32, got {precision!r}")
@@ -191,8 +178,7 @@ def train(req: TrainRequest) -> Path:
         if req.max_steps is not None and step >= req.max_steps:
             break
     bar.close()
-    if world > 1:
-        dist.barrier()
+    distributed.barrier(ranks)
     if last is None:
         raise TrainingError("nothing to do: the checkpoint already finished every epoch (raise --epochs to go on)")
     return last
