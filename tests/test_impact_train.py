@@ -194,7 +194,7 @@ def test_two_process_gloo_follows_single_process(corpus, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
                            str(29_500 + os.getpid() % 1000), "-m", "impact_bench.cli", "train",
                            "--out", str(tmp_path / "two"), *common], env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, cwd=tmp_path)  # not the repo root: the source tree would shadow the install
     assert proc.returncode == 0, proc.stderr[-3000:]
     one, two = read_log(tmp_path / "one"), read_log(tmp_path / "two")
     assert len(one) == len(two) == 6

@@ -149,8 +149,9 @@ def test_torchrun_sharded_extraction_equals_single_process(tiny_tree, tmp_path):
            str(30_500 + os.getpid() % 1000), "-m", "impact_bench.cli", *ARGS, "--data-root", str(tiny_tree),
            "--out", str(tmp_path / "two"), "--cache-dir", str(tmp_path / "c2")]
     threads = str(torch.get_num_threads())  # torchrun would set 1; the probe's float sums depend on it
+    # cwd outside the repo: `-m` puts the cwd first on sys.path, where the source tree would shadow the install
     proc = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": threads}, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("wrote ") == 1  # only rank 0 reports and writes
     one = load_results(tmp_path / "one" / "dinos-synth__logmel-stats.json")
