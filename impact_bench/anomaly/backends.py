@@ -37,8 +37,8 @@ class BackendConfig:
     name: str = "knn"
     k: int = 1                 # RMIS / GenRep: k = 1
     metric: str = "cosine"     # RMIS: cosine; GenRep: euclidean
-    n_clusters: int = 16       # kmeans centres (capped at the bank size)
-    n_components: int = 2     # gmm components (capped at the bank size)
+    n_clusters: int = 16       # kmeans centres, our default (no official count read; capped at the bank size)
+    n_components: int = 2      # gmm components, our default (capped at the bank size)
     normalise: str = "none"
     chunk: int = DEFAULT_CHUNK
     seed: int = 0
@@ -86,14 +86,10 @@ class Detector:
         c = self.cfg
         if c.name == "knn":
             return knn_distances(self.bank, x, c.k, c.metric, c.chunk).mean(1).astype(np.float64)
-        if c.metric == "cosine":
-            x = _unit(x)
-        if c.name == "kmeans":
+        if c.name == "kmeans":  # knn_distances unit-normalises both sides for cosine
             centres = self.model.cluster_centers_.astype(np.float32)
-            if c.metric == "cosine":
-                centres = _unit(centres)
             return knn_distances(centres, x, 1, c.metric, c.chunk)[:, 0].astype(np.float64)
-        return -self.model.score_samples(x).astype(np.float64)
+        return -self.model.score_samples(_unit(x) if c.metric == "cosine" else x).astype(np.float64)
 
     def self_scores(self) -> np.ndarray:
         """Scores of the training bank itself: leave-one-out for knn, in-sample otherwise."""
@@ -128,11 +124,12 @@ def score_section(cfg: BackendConfig, train: np.ndarray, test: np.ndarray, train
         det = Detector(cfg, train[idx], f"{what} ({dom} training clips)")
         s_test = det.score(test)
         s_train = det.score(train)
-        if len(idx) > cfg.k or cfg.name != "knn":
-            s_train[idx] = det.self_scores()
+        # a knn bank of ≤ k clips has no leave-one-out scores: in-sample then, an error under train-loo
+        own = det.self_scores() if cfg.name != "knn" or len(idx) > cfg.k or cfg.normalise == "train-loo" else None
+        if own is not None:
+            s_train[idx] = own
         if cfg.normalise == "train-loo":
-            ref = det.self_scores()
-            s_test, s_train = _zscore(s_test, ref), _zscore(s_train, ref)
+            s_test, s_train = _zscore(s_test, own), _zscore(s_train, own)
         elif cfg.normalise == "test-z":
             s_test, s_train = _zscore(s_test, s_test), _zscore(s_train, s_test)
         test_parts.append(s_test)

@@ -24,15 +24,17 @@ _L = r"(?P<label>normal|anomaly)"
 _S = r"section_(?P<section>\d{2})"
 _N = r"(?P<index>\d{4})"
 _A = r"(?:_(?P<attributes>.+))"
+_SECTION_TRAIN = re.compile(rf"^{_S}_{_D}_train_(?P<label>normal)_{_N}{_A}?\.wav$")  # 2021+ (attributes optional)
+_SECTION_TEST = re.compile(rf"^{_S}_{_D}_test_{_L}_{_N}{_A}?\.wav$")             # 2021+ dev test
 PATTERNS: dict[tuple[str, str], re.Pattern[str]] = {
     ("2020", "train"): re.compile(r"^(?P<label>normal)_id_(?P<section>\d{2})_(?P<index>\d{8})\.wav$"),
     ("2020", "test"): re.compile(r"^(?P<label>normal|anomaly)_id_(?P<section>\d{2})_(?P<index>\d{8})\.wav$"),
     ("2020", "eval-test"): re.compile(r"^id_(?P<section>\d{2})_(?P<index>\d{8})\.wav$"),
-    ("2021", "train"): re.compile(rf"^{_S}_{_D}_train_(?P<label>normal)_{_N}{_A}?\.wav$"),
-    ("2021", "test"): re.compile(rf"^{_S}_{_D}_test_{_L}_{_N}{_A}?\.wav$"),
+    ("2021", "train"): _SECTION_TRAIN,
+    ("2021", "test"): _SECTION_TEST,
     ("2021", "eval-test"): re.compile(rf"^{_S}_{_D}_test_{_N}\.wav$"),
-    ("2022", "train"): re.compile(rf"^{_S}_{_D}_train_(?P<label>normal)_{_N}{_A}?\.wav$"),
-    ("2022", "test"): re.compile(rf"^{_S}_{_D}_test_{_L}_{_N}{_A}?\.wav$"),
+    ("2022", "train"): _SECTION_TRAIN,
+    ("2022", "test"): _SECTION_TEST,
     ("2022", "eval-test"): re.compile(rf"^{_S}_{_N}\.wav$"),
 }
 TEST_DIRS = {2021: ("source_test", "target_test")}  # other years: test/

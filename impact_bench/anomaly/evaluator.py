@@ -145,12 +145,11 @@ def evaluate(year: int, submission: Path, ground_truth: Path, toy2022: str = "ev
         scores = _aligned(spath, read_rows(spath), t)
         dpath = decision_path(submission, year, t.unit)
         decisions = None if dpath is None else _aligned(dpath, read_rows(dpath, decision=True), t).astype(int)
-        what = f"{spath.name}"
         if year >= 2022:
             dom = np.array([t.domains[k] for k in names])
-            res = m.section_2022(y, dom, scores, decisions, what)
+            res = m.section_2022(y, dom, scores, decisions, spath.name)
         else:
-            res = m.unit_scores(y, scores, decisions, what)
+            res = m.unit_scores(y, scores, decisions, spath.name)
         res["n_clips"] = len(names)
         flat.append(res)
         entry = machines.setdefault(t.unit.machine, {"sections": {}})

@@ -15,6 +15,8 @@ higher. Queries that miss the certificate are searched again in fp32. On CPUs wi
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
@@ -36,8 +38,6 @@ def bf16_is_fast() -> bool:
     """Whether a bf16 matmul beats fp32 by 2× here (measured once on a small product)."""
     global _BF16_FAST
     if _BF16_FAST is None:
-        import time
-
         a = torch.randn(512, 768)
         times = []
         for dt in (torch.float32, torch.bfloat16):
