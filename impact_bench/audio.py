@@ -3,9 +3,11 @@
 Order of operations (recorded in every results file via :func:`frontend_description`):
 1. ``soundfile`` decode to float32 (errors name the file);
 2. reject NaN/Inf samples, empty files;
-3. downmix multichannel by channel mean;
+3. downmix multichannel by channel mean (or keep one channel: MIMII's baseline uses channel 0);
 4. resample to the suite rate with soxr "HQ" (the engine librosa uses by default);
-5. cut the suite's clip (first N seconds; zero-pad at the end if shorter);
+5. cut the suite's clip (first N seconds; zero-pad at the end if shorter) — or, for the anomaly
+   suites (``clip_policy: windows``), keep the whole clip and cut it into non-overlapping windows
+   of the encoder's input length, whose embeddings are mean-pooled (see :func:`windows`);
 6. the suite's waveform normalisation (DINOS: RMS then z-score, IMPACT paper §5.2);
 7. the encoder's own official pipeline (inside the adapter), after resampling to its rate.
 """
@@ -33,8 +35,9 @@ class AudioInfo:
     frames: int
 
 
-def read_audio(path: Path) -> tuple[np.ndarray, int, int]:
-    """Decode ``path`` → (mono float32 waveform, native rate, channel count). Errors name the file."""
+def read_audio(path: Path, channel: int | None = None) -> tuple[np.ndarray, int, int]:
+    """Decode ``path`` → (mono float32 waveform, native rate, channel count). ``channel`` None: mean
+    over channels; an index: that channel only. Errors name the file."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: audio file does not exist")
@@ -48,7 +51,12 @@ def read_audio(path: Path) -> tuple[np.ndarray, int, int]:
         bad = int((~np.isfinite(data)).sum())
         raise DataError(f"{path}: {bad} NaN/Inf samples; expected finite audio")
     channels = data.shape[1]
-    mono = data.mean(axis=1) if channels > 1 else data[:, 0]
+    if channel is not None:
+        if not 0 <= channel < channels:
+            raise DataError(f"{path}: has {channels} channel(s); the suite reads channel {channel}")
+        mono = data[:, channel]
+    else:
+        mono = data.mean(axis=1) if channels > 1 else data[:, 0]
     return np.ascontiguousarray(mono, dtype=np.float32), int(rate), channels
 
 
@@ -88,21 +96,41 @@ def normalise(wave: np.ndarray, method: str) -> np.ndarray:
     raise ValueError(f"unknown waveform normalisation {method!r}")
 
 
-def load_clip(path: Path, sample_rate: int, seconds: float, policy: str = "first") -> tuple[np.ndarray, AudioInfo]:
-    """Read ``path`` and return the suite clip at ``sample_rate`` (before normalisation)."""
-    wave, native, channels = read_audio(path)
+def load_clip(path: Path, sample_rate: int, seconds: float, policy: str = "first",
+              channel: int | None = None) -> tuple[np.ndarray, AudioInfo]:
+    """Read ``path`` and return the suite clip at ``sample_rate`` (before normalisation); the
+    ``windows`` policy returns the whole clip."""
+    wave, native, channels = read_audio(path, channel)
     info = AudioInfo(Path(path), native, channels, wave.shape[0])
     wave = resample(wave, native, sample_rate)
+    if policy == "windows":
+        return wave, info
     return cut_clip(wave, int(round(seconds * sample_rate)), policy), info
 
 
-def frontend_description(sample_rate: int, seconds: float, policy: str, norm: str) -> dict[str, object]:
+def windows(wave: np.ndarray, length: int) -> np.ndarray:
+    """(n, length) non-overlapping windows covering ``wave``. A clip no longer than one window is
+    zero-padded to it (RMIS pads short clips); a tail of at least half a window is zero-padded and
+    kept, a shorter tail dropped, so a 10.02-s clip is not averaged with a near-silent window."""
+    n_full = wave.shape[-1] // length
+    tail = wave.shape[-1] - n_full * length
+    if n_full == 0 or 2 * tail >= length:
+        wave = cut_clip(wave, (n_full + 1) * length)
+        n_full += 1
+    return wave[: n_full * length].reshape(n_full, length)
+
+
+def frontend_description(sample_rate: int, seconds: float, policy: str, norm: str,
+                         channel: int | None = None) -> dict[str, object]:
+    windowed = policy == "windows"
     return {
         "decoder": "soundfile (float32)",
-        "downmix": "mean over channels",
+        "downmix": "mean over channels" if channel is None else f"channel {channel} only",
         "resampler": RESAMPLER,
         "sample_rate": sample_rate,
-        "clip_seconds": seconds,
-        "clip_policy": f"{policy} window; zero-pad at end if shorter",
+        "clip_seconds": "whole clip" if windowed else seconds,
+        "clip_policy": ("non-overlapping windows of the encoder input length (at most "
+                        f"{seconds} s); tail >= half a window zero-padded and kept; embeddings mean-pooled"
+                        if windowed else f"{policy} window; zero-pad at end if shorter"),
         "waveform_norm": norm,
     }

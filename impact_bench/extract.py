@@ -43,6 +43,7 @@ class Extraction:
     notices: list[str] = field(default_factory=list)
     native_rates: dict[int, int] = field(default_factory=dict)
     channels: dict[int, int] = field(default_factory=dict)
+    windows: dict[int, int] = field(default_factory=dict)  # windows per clip → clips (windows policy)
     silent: int = 0
 
 
@@ -76,15 +77,40 @@ def input_policy(encoder: Encoder, spec: AudioSpec) -> dict[str, object]:
     lo = int(math.ceil(encoder.min_input_seconds * encoder.sample_rate))
     hi = None if encoder.max_input_seconds is None else int(encoder.max_input_seconds * encoder.sample_rate)
     length = max(n, lo) if hi is None else min(max(n, lo), hi)
-    action = "none" if length == n else ("zero-pad at end" if length > n else "crop to first window")
+    if spec.clip_policy == "windows":
+        action = (f"whole clip in non-overlapping windows of {length} samples "
+                  f"({length / encoder.sample_rate:g} s), embeddings mean-pooled over windows")
+    else:
+        action = "none" if length == n else ("zero-pad at end" if length > n else "crop to first window")
     return {"encoder_sample_rate": encoder.sample_rate, "input_samples": length, "pad_crop": action}
 
 
+def frontend(spec: AudioSpec) -> dict[str, object]:
+    return audio.frontend_description(spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.waveform_norm,
+                                      spec.channel)
+
+
 def load_for_encoder(path: Path, spec: AudioSpec, encoder_rate: int, length: int) -> tuple[np.ndarray, audio.AudioInfo]:
-    clip, info = audio.load_clip(path, spec.sample_rate, spec.clip_seconds, spec.clip_policy)
+    """(windows, length) for the windows policy, else (length,)."""
+    clip, info = audio.load_clip(path, spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.channel)
     clip = audio.normalise(clip, spec.waveform_norm)
     clip = audio.resample(clip, spec.sample_rate, encoder_rate)
+    if spec.clip_policy == "windows":
+        return audio.windows(clip, length), info
     return audio.cut_clip(clip, length), info
+
+
+def _embed(encoder: Encoder, waves: list[np.ndarray], batch_size: int) -> np.ndarray:
+    """One row per entry of ``waves``; a (windows, T) entry is embedded window by window and mean-pooled."""
+    if all(w.ndim == 1 for w in waves):
+        return np.asarray(encoder.embed(np.stack(waves).astype(np.float32)))
+    flat = np.concatenate(waves).astype(np.float32)
+    rows = np.concatenate([np.asarray(encoder.embed(flat[s:s + batch_size])) for s in range(0, len(flat), batch_size)])
+    if rows.shape != (len(flat), encoder.embedding_dim):
+        raise EncoderError(f"encoder {encoder.name!r} returned shape {rows.shape} for {len(flat)} windows; "
+                           f"expected ({len(flat)}, {encoder.embedding_dim})")
+    bounds = np.cumsum([0] + [len(w) for w in waves])
+    return np.stack([rows[a:b].mean(0) for a, b in zip(bounds[:-1], bounds[1:])])
 
 
 def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Path | None,
@@ -99,8 +125,7 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
                            "drop --no-cache (or run a single process)")
     hashes = hashes if hashes is not None else hash_clips(clips, progress)
     policy = input_policy(encoder, spec)
-    key_fields = {"encoder": describe(encoder), "frontend": audio.frontend_description(
-        spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.waveform_norm), "input": policy}
+    key_fields = {"encoder": describe(encoder), "frontend": frontend(spec), "input": policy}
     cache = EmbeddingCache(cache_root, key_fields)
     found = cache.lookup(hashes)
     todo = [i for i, h in enumerate(hashes) if h not in found]
@@ -120,8 +145,10 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
             result.native_rates[info.sample_rate] = result.native_rates.get(info.sample_rate, 0) + 1
             result.channels[info.channels] = result.channels.get(info.channels, 0) + 1
             result.silent += int(not np.any(wave))
+            if wave.ndim == 2:
+                result.windows[len(wave)] = result.windows.get(len(wave), 0) + 1
             waves.append(wave)
-        out = np.asarray(encoder.embed(np.stack(waves).astype(np.float32)))
+        out = _embed(encoder, waves, batch_size)
         if out.shape != (len(idx), encoder.embedding_dim):
             raise EncoderError(f"encoder {encoder.name!r} returned shape {out.shape} for a batch of {len(idx)} "
                                f"clips; expected ({len(idx)}, {encoder.embedding_dim})")

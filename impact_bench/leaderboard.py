@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from impact_bench.anomaly.leaderboard import sections as anomaly_sections
 from impact_bench.errors import RegistryError, ResultsError
 from impact_bench.plots import bar_chart, confusion_figure
 from impact_bench.reference import PUBLISHED_ORDER, published
@@ -73,19 +74,23 @@ def _slug(text: str) -> str:
 
 
 def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True) -> Path:
-    loaded = [(p, load_results(p)) for p in result_paths]
-    if not loaded:
+    everything = [(p, load_results(p)) for p in result_paths]
+    if not everything:
         raise ResultsError("no results files given")
+    loaded = [(p, r) for p, r in everything if r.get("kind", "classification") == "classification"]
+    anomaly = [(p, r) for p, r in everything if r.get("kind") == "anomaly"]
     groups: dict[tuple[str, str, bool], list[Results]] = defaultdict(list)
     for _, res in loaded:
         s = res["suite"]
         groups[(s["comparable_to"], s["version"], s["synthetic"])].append(res)
     fig_dir = out.parent / f"{out.stem}_figures"
-    lines = [f"# impact-bench leaderboard ({out.stem})", "",
+    lines = [f"# impact-bench leaderboard ({out.stem})", "", "Generated from: "
+             + ", ".join(f"`{p.name}`" for p, _ in everything) + ".", ""]
+    if loaded:
+        lines += [
              "Protocol: frozen embeddings → Linear(D,256)-ReLU-Linear(256,C) probe, stratified 20 %/80 % split per "
              "seed, 10 seeds (IMPACT paper §5.1). Cells: F1 mean ± std over seeds. Per-machine score = macro F1 = mean "
-             "of its per-task (per-class) F1. Best mean per row in **bold**, within a table. Generated from: "
-             + ", ".join(f"`{p.name}`" for p, _ in loaded) + ".", ""]
+             "of its per-task (per-class) F1. Best mean per row in **bold**, within a table.", ""]
     for (comparable, version, synthetic), members in sorted(groups.items()):
         try:
             spec = get_suite(members[0]["suite"]["name"])
@@ -133,6 +138,9 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
             lines += ["### For orientation only: published numbers on the REAL DINOS data (IMPACT paper Table 3)", "",
                       _table([p for p in problems if any(p in c.per_problem for c in ref_cols)], ref_cols,
                              "per_problem", "machine", latex), ""]
+    if anomaly:
+        taken_a: set[str] = set()
+        lines += anomaly_sections([(_label(r, taken_a), r) for _, r in anomaly], out, figures)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
     return out

@@ -1,4 +1,7 @@
-"""The results file: one JSON per (encoder, suite) run. Schema version 1.0, written down here.
+"""The results file: one JSON per (encoder, suite) run. Schema version 1.1, written down here.
+
+1.1 added ``kind``: ``classification`` (:class:`Results`, the only kind of 1.0 files, which are still
+read) or ``anomaly`` (:class:`AnomalyResults`).
 
 Bump ``SCHEMA_VERSION`` on any change a reader could notice. A file is only ever written
 complete (``status: "complete"``, temp file + rename); work in progress lives in a hidden
@@ -19,7 +22,8 @@ from typing import Any, Literal, TypedDict
 from impact_bench.cache import atomic_write_bytes
 from impact_bench.errors import ResultsError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+READABLE = ("1.0", "1.1")
 
 
 class MeanStd(TypedDict):
@@ -82,6 +86,7 @@ class Provenance(TypedDict):
 
 class Results(TypedDict):
     schema_version: str
+    kind: Literal["classification"]  # absent in 1.0 files (read as classification)
     status: Literal["complete"]
     run_fingerprint: str  # hash of everything that determines the numbers
     encoder: dict[str, Any]  # name, label (run name), version, sample_rate, embedding_dim, config, checkpoint_sha256, licence
@@ -94,7 +99,33 @@ class Results(TypedDict):
     provenance: Provenance
 
 
-REQUIRED = tuple(Results.__annotations__)
+class AnomalySet(TypedDict, total=False):
+    scored: bool                # False when labels are unavailable (eval set without --ground-truth)
+    reason: str                 # why not scored
+    labels_from: str            # "file names" (dev) or the ground-truth folder (eval)
+    official_score: float | None  # year's rule (2020: None; see mean_auc / mean_pauc)
+    machines: dict[str, Any]    # machine type → {"sections" | "units": {…}, "mean": {…}}
+    roc: dict[str, Any]         # machine type → unit → {"fpr": […], "tpr": […]} (≤ 65 points)
+    submission: str             # folder of official-format CSVs, relative to the results file
+
+
+class AnomalyResults(TypedDict):
+    schema_version: str
+    kind: Literal["anomaly"]
+    status: Literal["complete"]
+    run_fingerprint: str
+    encoder: dict[str, Any]
+    suite: dict[str, Any]       # SuiteInfo fields + layout, year, supplemental
+    protocol: dict[str, Any]    # year, backend (+ transductive flag), domain rule, threshold, front end
+    sets: dict[str, AnomalySet]  # "dev" / "eval" (DCASE), SNR (MIMII), "release" (DINOS)
+    summary: dict[str, Any]     # set → headline score
+    extraction: dict[str, Any]
+    timings: dict[str, float]
+    provenance: Provenance
+
+
+REQUIRED = tuple(k for k in Results.__annotations__ if k != "kind")
+REQUIRED_ANOMALY = tuple(AnomalyResults.__annotations__)
 
 
 def git_commit() -> str | None:
@@ -135,12 +166,15 @@ def load_results(path: Path) -> Results:
         raise ResultsError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ResultsError(f"{path}: expected a JSON object")
-    if data.get("schema_version") != SCHEMA_VERSION:
+    if data.get("schema_version") not in READABLE:
         raise ResultsError(f"{path}: field 'schema_version' is {data.get('schema_version')!r}; "
-                           f"this impact-bench reads {SCHEMA_VERSION!r}")
+                           f"this impact-bench reads {' and '.join(READABLE)}")
     if data.get("status") != "complete":
         raise ResultsError(f"{path}: field 'status' is {data.get('status')!r}; the run did not finish")
-    missing = [k for k in REQUIRED if k not in data]
+    kind = data.setdefault("kind", "classification")
+    if kind not in ("classification", "anomaly"):
+        raise ResultsError(f"{path}: field 'kind' is {kind!r}; expected classification or anomaly")
+    missing = [k for k in (REQUIRED_ANOMALY if kind == "anomaly" else REQUIRED) if k not in data]
     if missing:
         raise ResultsError(f"{path}: missing fields {missing}")
     return data  # type: ignore[return-value]

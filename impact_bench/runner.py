@@ -22,18 +22,20 @@ from typing import Any, Callable
 
 import numpy as np
 
-from impact_bench import audio, distributed
+from impact_bench import distributed
 from impact_bench.cache import canonical_hash, default_cache_root
 from impact_bench.encoders.catalog import build_encoder, resolve_factory
 from impact_bench.encoders.protocol import describe
 from impact_bench.errors import DataError, ResultsError
 from impact_bench.extract import data_fingerprint, dedupe, extract, hash_clips
+from impact_bench.extract import frontend as extract_frontend
 from impact_bench.metrics import mean_std, scores
 from impact_bench.probe import ProbeConfig, run_probe
 from impact_bench.results import SCHEMA_VERSION, provenance, write_json
 from impact_bench.suites import dinos
 from impact_bench.suites.catalog import get_suite
-from impact_bench.suites.spec import SuiteSpec
+from impact_bench.anomaly.dataset import looks_like
+from impact_bench.suites.spec import AnomalySuiteSpec, AnySuite
 
 
 @dataclass
@@ -58,9 +60,24 @@ class RunRequest:
     progress: bool = True
     tasks_dirs: tuple[str, ...] = ()
     label: str | None = None  # run name in file names and leaderboards (default: the encoder's name)
+    # anomaly suites only
+    ground_truth: Path | None = None      # official evaluator folder of the eval set
+    backend: dict[str, Any] = field(default_factory=dict)  # overrides of the suite's back end
+    toy2022: str = "evaluator"
+    machines: tuple[str, ...] = ()       # score only these machine types (results marked as a subset)
 
 
-def resolve_data_root(spec: SuiteSpec, given: Path | None) -> Path:
+def _has_data(spec: AnySuite, root: Path) -> bool:
+    if isinstance(spec, AnomalySuiteSpec):
+        return looks_like(spec.data.layout, root)
+    try:
+        dinos.find_release_root(root)
+        return True
+    except DataError:
+        return False
+
+
+def resolve_data_root(spec: AnySuite, given: Path | None) -> Path:
     """The dataset folder, or a DataError saying where we looked and where to get the data."""
     looked: list[str] = []
     candidates: list[Path] = []
@@ -75,15 +92,14 @@ def resolve_data_root(spec: SuiteSpec, given: Path | None) -> Path:
         candidates.append(default)
         looked.append(f"{default} (default; set --data-root or ${spec.data.env_var})")
     for cand in candidates:
-        if cand.is_dir():
-            try:
-                dinos.find_release_root(cand)
-                return cand
-            except DataError:
-                pass
+        if cand.is_dir() and _has_data(spec, cand):
+            return cand
     lines = [f"suite {spec.name!r}: no data found. Looked in: " + "; ".join(looked) + "."]
     if spec.data.generator:
         lines.append(f"Write it with: impact-bench data synth --suite {spec.name} --out DIR, then --data-root DIR.")
+    elif isinstance(spec, AnomalySuiteSpec):
+        lines.append("The data is published at " + " and ".join(spec.data.published_at) + "; unpack it as "
+                     "docs/anomaly.md describes and pass --data-root DIR.")
     else:
         lines.append("DINOS is published at " + " and ".join(spec.data.published_at) + ".")
         lines.append("Download it, then pass --data-root DIR (the folder holding DINOS_Downstreams_train/test).")
@@ -132,6 +148,23 @@ def _silent(_message: str) -> None:
     pass
 
 
+def check_existing(final: Path, run_key: str, overwrite: bool, log: Callable[[str], None]) -> bool:
+    """True when ``final`` already holds this very run; an error when it holds another one."""
+    if not final.exists():
+        return False
+    try:
+        old = json.loads(final.read_text())
+    except (OSError, json.JSONDecodeError):
+        old = {}
+    if old.get("run_fingerprint") == run_key and not overwrite:
+        log(f"up to date: {final} (same data, encoder and protocol); --overwrite recomputes it")
+        return True
+    if not overwrite:
+        raise ResultsError(f"{final} exists and holds a different run; pass --overwrite to replace it, "
+                           f"or --out to write elsewhere")
+    return False
+
+
 def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
     """Path of the results file (None on the helper ranks of a torchrun extraction)."""
     t_start = time.perf_counter()
@@ -139,6 +172,9 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
     if not ranks.is_main:
         log = _silent
     spec = get_suite(req.suite, req.tasks_dirs)
+    if isinstance(spec, AnomalySuiteSpec):
+        from impact_bench.anomaly.run import run_anomaly
+        return run_anomaly(req, spec, ranks, log)
     factory = resolve_factory(req.encoder, req.autoload_plugins)  # a mistyped name fails here, with suggestions
     root = resolve_data_root(spec, req.data_root)  # fail fast, before any model is built
     index = dinos.scan(root, spec, req.class_map, req.max_clips_per_class)
@@ -162,22 +198,12 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
     for note in dup_notes[:5]:
         log(f"note: {note}")
     fingerprint = data_fingerprint(clips, hashes)
-    frontend = audio.frontend_description(spec.audio.sample_rate, spec.audio.clip_seconds,
-                                          spec.audio.clip_policy, spec.audio.waveform_norm)
+    frontend = extract_frontend(spec.audio)
     run_key = canonical_hash({"suite": [spec.name, spec.version], "data": fingerprint, "encoder": describe(encoder),
                               "probe": cfg.as_dict(), "split": req.split, "frontend": frontend,
                               "schema": SCHEMA_VERSION})
-    if final.exists():
-        try:
-            old = json.loads(final.read_text())
-        except (OSError, json.JSONDecodeError):
-            old = {}
-        if old.get("run_fingerprint") == run_key and not req.overwrite:
-            log(f"up to date: {final} (same data, encoder and protocol); --overwrite recomputes it")
-            return final
-        if not req.overwrite:
-            raise ResultsError(f"{final} exists and holds a different run; pass --overwrite to replace it, "
-                               f"or --out to write elsewhere")
+    if check_existing(final, run_key, req.overwrite, log):
+        return final
     state = partial / "run.json"
     if partial.exists():
         try:
@@ -210,7 +236,7 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
         problems.append(result)
         log(f"{problem.name:>10}: macro-F1 {result['macro_f1']['mean']:.4f} ± {result['macro_f1']['std']:.4f}")
     results = {
-        "schema_version": SCHEMA_VERSION, "status": "complete", "run_fingerprint": run_key,
+        "schema_version": SCHEMA_VERSION, "kind": "classification", "status": "complete", "run_fingerprint": run_key,
         "encoder": {**describe(encoder), "label": label},
         "suite": {"name": spec.name, "version": spec.version, "title": spec.title, "synthetic": spec.synthetic,
                   "comparable_to": spec.comparable_to, "source_file": Path(spec.source_file).name,

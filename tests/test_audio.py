@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import soundfile as sf
 
 from impact_bench import audio
 from impact_bench.errors import DataError
@@ -53,3 +54,24 @@ def test_header_only_wav_is_empty(tmp_path):
     path = write_wav(tmp_path / "empty.wav", np.zeros(0))
     with pytest.raises(DataError, match="(no samples|cannot decode)"):
         audio.read_audio(path)
+
+
+@pytest.mark.parametrize("seconds,expected", [(10.0, 1), (3.0, 1), (12.0, 1), (16.0, 2), (20.0, 2), (25.0, 3)])
+def test_windows_cover_the_clip_and_drop_only_short_tails(seconds, expected):
+    rate = 100
+    wave = np.arange(int(seconds * rate), dtype=np.float32) + 1
+    w = audio.windows(wave, 10 * rate)
+    assert w.shape == (expected, 10 * rate)
+    kept = min(len(wave), expected * 10 * rate)
+    np.testing.assert_array_equal(w.reshape(-1)[:kept], wave[:kept])   # in order, no overlap
+    assert not w.reshape(-1)[kept:].any()                             # zero padding only at the end
+
+
+def test_channel_selection_reads_one_channel(tmp_path):
+    data = np.stack([np.full(800, 0.1), np.full(800, -0.3)], axis=1).astype(np.float32)
+    sf.write(tmp_path / "two.wav", data, 8000, subtype="FLOAT")
+    left, _, ch = audio.read_audio(tmp_path / "two.wav", channel=0)
+    mean, _, _ = audio.read_audio(tmp_path / "two.wav")
+    assert ch == 2 and np.allclose(left, 0.1) and np.allclose(mean, -0.1)
+    with pytest.raises(DataError, match="two.wav: has 2 channel"):
+        audio.read_audio(tmp_path / "two.wav", channel=5)

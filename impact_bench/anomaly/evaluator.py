@@ -135,7 +135,15 @@ def _aligned(path: Path, rows: dict[str, float], truth: TruthUnit) -> np.ndarray
 
 def evaluate(year: int, submission: Path, ground_truth: Path, toy2022: str = "evaluator") -> dict[str, Any]:
     """Every per-unit figure and the official score of one submission folder."""
-    truths = read_ground_truth(year, ground_truth, toy2022)
+    out = score_submission(year, read_ground_truth(year, ground_truth, toy2022), submission)
+    out["ground_truth"] = str(ground_truth)
+    if year == 2022:
+        out["toy2022"] = toy2022
+    return out
+
+
+def score_submission(year: int, truths: list[TruthUnit], submission: Path) -> dict[str, Any]:
+    """The evaluator proper: ground truth already read (from the official files, or from dev names)."""
     machines: dict[str, dict[str, Any]] = {}
     flat: list[dict[str, float]] = []
     for t in truths:
@@ -159,16 +167,13 @@ def evaluate(year: int, submission: Path, ground_truth: Path, toy2022: str = "ev
             entry["sections"][t.unit.section] = res
     for entry in machines.values():
         entry["mean"] = _means(year, entry["sections"])
-    out: dict[str, Any] = {"year": year, "machines": machines, "units": len(flat),
-                           "ground_truth": str(ground_truth), "submission": str(submission)}
+    out: dict[str, Any] = {"year": year, "machines": machines, "units": len(flat), "submission": str(submission)}
     if year == 2020:
         out["official_score"] = None  # the 2020 evaluator prints per-ID and per-type figures only
         out["mean_auc"] = float(np.mean([e["mean"]["auc"] for e in machines.values()]))
         out["mean_pauc"] = float(np.mean([e["mean"]["pauc"] for e in machines.values()]))
     else:
         out["official_score"] = m.official_2021(flat) if year == 2021 else m.official_2022(flat)
-    if year == 2022:
-        out["toy2022"] = toy2022
     return out
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from impact_bench.errors import ImpactBenchError
 from impact_bench.suites.catalog import get_suite
-from impact_bench.synth.dinos_synth import write_dinos_synth
+from impact_bench.synth.catalog import write_suite_data
 from impact_bench.synth.pretrain_synth import write_pretrain_synth
 
 
@@ -16,8 +15,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("synth", help="write a deterministic synthetic dataset in the real layout",
                         description="dinos-synth: the 30 DINOS classes (Table 2 counts × --scale) under "
                                     "DINOS_Downstreams_{train,test}/. --pretrain N also writes N 59-s recordings per "
-                                    "pretraining category under DINOS_Pretrain/.")
-    s.add_argument("--suite", default="dinos-synth", help="synthetic suite to write (default: dinos-synth)")
+                                    "pretraining category under DINOS_Pretrain/. dcase20XX-synth: that year's official "
+                                    "layout and names (dev_data/, eval_data/, eval ground truth in ground_truth/), 10-s "
+                                    "16-kHz clips. mimii-synth: <snr>/<machine>/id_XX/{normal,abnormal}/, 8 channels.")
+    s.add_argument("--suite", default="dinos-synth",
+                   help="synthetic suite to write: dinos-synth (default), dcase2020-synth … dcase2024-synth, mimii-synth")
+    s.add_argument("--machines", type=int, metavar="N", help="anomaly suites: only the first N machine types per set")
     s.add_argument("--out", type=Path, required=True, help="folder to write into (existing identical files are kept)")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the published clip counts (min 10 per class)")
     s.add_argument("--pretrain", type=int, default=0, metavar="N", help="also write N pretraining recordings per category")
@@ -27,12 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     spec = get_suite(args.suite)
-    if spec.data.generator != "dinos-synth":
-        raise ImpactBenchError(f"suite {spec.name!r} has no synthetic generator; try --suite dinos-synth")
-    if not 0 < args.scale <= 10:
-        raise ImpactBenchError(f"--scale must be in (0, 10], got {args.scale}")
-    n = write_dinos_synth(spec, args.out, args.scale, progress=not args.quiet)
-    print(f"wrote {n} clips under {args.out} (suite {spec.name} v{spec.version}, scale {args.scale})")
+    n = write_suite_data(spec, args.out, args.scale, args.machines, progress=not args.quiet)
+    print(f"wrote {n} files under {args.out} (suite {spec.name} v{spec.version}, scale {args.scale})")
     if args.pretrain:
         m = write_pretrain_synth(args.out, args.pretrain, progress=not args.quiet)
         print(f"wrote {m} pretraining recordings under {args.out / 'DINOS_Pretrain'}")

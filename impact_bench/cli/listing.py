@@ -7,6 +7,14 @@ from tabulate import tabulate
 
 from impact_bench.encoders.catalog import encoder_registry
 from impact_bench.suites.catalog import get_suite, suite_registry
+from impact_bench.suites.spec import AnomalySuiteSpec, AnySuite
+
+
+def _contents(s: AnySuite) -> str:
+    if isinstance(s, AnomalySuiteSpec):
+        sets = "/".join(s.protocol.sets)
+        return (f"DCASE {s.data.year}, {sets}" if s.data.layout == "dcase" else f"{s.data.layout}, {sets}")
+    return f"{len(s.tasks)} tasks, {len(s.problems)} problems"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,11 +27,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if args.what == "suites":
-        rows = [[s.name, s.version, "yes" if s.synthetic else "no", len(s.tasks), len(s.problems), s.title]
+        rows = [[s.name, s.kind, s.version, "yes" if s.synthetic else "no", _contents(s), s.title]
                 for s in (e.target for e in suite_registry().entries())]
-        print(tabulate(rows, headers=["suite", "version", "synthetic", "tasks", "problems", "title"], disable_numparse=True))
+        print(tabulate(rows, headers=["suite", "kind", "version", "synthetic", "contents", "title"], disable_numparse=True))
+    elif args.what == "tasks" and isinstance(spec := get_suite(args.suite), AnomalySuiteSpec):
+        print(f"{spec.name} v{spec.version}: {spec.title}")
+        rows = [[k, ", ".join(v)] for k, v in spec.data.machines.items()] or [["(any)", "machine folders found"]]
+        print(tabulate(rows, headers=["set", "machine types"], disable_numparse=True))
     elif args.what == "tasks":
-        spec = get_suite(args.suite)
         rows = [[t.id, t.machine, spec.problem_of(t.id).name, t.sensor, t.description, t.samples] for t in spec.tasks]
         print(f"{spec.name} v{spec.version}: {spec.title}")
         print(tabulate(rows, headers=["task", "machine", "problem", "sensor", "description", "published clips"]))

@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "run … (ranks share the work through the embedding cache; rank 0 probes and "
                                    "writes).")
     add_common_encoder_args(p)
-    p.add_argument("--suite", required=True, help="suite name, e.g. dinos or dinos-synth (`impact-bench list suites`)")
+    p.add_argument("--suite", required=True,
+                   help="suite name, e.g. dinos, dinos-synth, dcase2023, mimii (`impact-bench list suites`)")
     p.add_argument("--data-root", type=Path, help="dataset folder (default: $IMPACT_BENCH_<SUITE>_ROOT or the cache dir)")
     p.add_argument("--seeds", type=int, help="number of seeds/splits (default: the suite's, 10 for DINOS)")
     p.add_argument("--max-clips-per-class", type=int, help="use at most N clips per class (results marked as a subset)")
@@ -49,6 +50,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--class-map", type=Path, help="CSV machine,folder,task mapping class folders to task ids")
     p.add_argument("--label", help="name of this run in file names and leaderboards (default: the encoder name), "
                                    "e.g. to score two checkpoints of one encoder side by side")
+    a = p.add_argument_group("anomaly suites (dcase20XX, mimii, dinos-anomaly and their -synth stand-ins)")
+    a.add_argument("--ground-truth", type=Path, metavar="DIR",
+                   help="official evaluator folder with the eval labels (2021+: ground_truth_data/ …; 2020: "
+                        "eval_data_list.csv). Without it eval scores are written but not evaluated")
+    a.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="override the suite's back end, repeatable: name=knn|kmeans|lof|gmm, k=1, "
+                        "metric=cosine|euclidean, normalise=none|train-loo|test-z (test-z is transductive), "
+                        "n_clusters=16, n_components=2")
+    a.add_argument("--machines", nargs="+", default=[], metavar="TYPE",
+                   help="score only these machine types (results marked as a subset)")
+    a.add_argument("--toy2022", choices=["evaluator", "attributes"], default="evaluator",
+                   help="DCASE 2022 eval ToyCar/ToyTrain ground truth: the evaluator's files (official ranking, "
+                        "default) or its later attribute files (see docs/anomaly.md)")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: ./results)")
     p.add_argument("--cache-dir", type=Path, help="embedding cache (default: $IMPACT_BENCH_CACHE or ~/.cache/impact-bench)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
@@ -66,6 +80,7 @@ def main(args: argparse.Namespace) -> int:
         class_map=args.class_map, device=args.device, batch_size=args.batch_size,
         cache_dir=args.cache_dir and args.cache_dir / "embeddings", use_cache=not args.no_cache,
         overwrite=args.overwrite, autoload_plugins=not args.no_plugins, progress=not args.quiet,
-        tasks_dirs=tuple(args.tasks_dir), label=args.label)
+        tasks_dirs=tuple(args.tasks_dir), label=args.label, ground_truth=args.ground_truth,
+        backend=parse_options(args.backend_opt), toy2022=args.toy2022, machines=tuple(args.machines))
     run(req)
     return 0

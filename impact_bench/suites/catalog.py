@@ -8,7 +8,7 @@ from pathlib import Path
 
 from impact_bench.errors import TaskFileError
 from impact_bench.registry import Registry
-from impact_bench.suites.spec import SuiteSpec, load_suite_file
+from impact_bench.suites.spec import AnySuite, load_suite_file
 
 
 def builtin_tasks_dir() -> Path:
@@ -16,8 +16,8 @@ def builtin_tasks_dir() -> Path:
 
 
 @lru_cache(maxsize=8)
-def _suites(extra_dirs: tuple[str, ...] = ()) -> Registry[SuiteSpec]:
-    registry: Registry[SuiteSpec] = Registry("suite")
+def _suites(extra_dirs: tuple[str, ...] = ()) -> Registry[AnySuite]:
+    registry: Registry[AnySuite] = Registry("suite")
     for folder, origin in [(builtin_tasks_dir(), "builtin")] + [(Path(d), f"path:{d}") for d in extra_dirs]:
         if not folder.is_dir():
             raise TaskFileError(f"{folder}: tasks folder does not exist")
@@ -29,9 +29,9 @@ def _suites(extra_dirs: tuple[str, ...] = ()) -> Registry[SuiteSpec]:
     return registry
 
 
-def suite_registry(extra_dirs: tuple[str, ...] = ()) -> Registry[SuiteSpec]:
+def suite_registry(extra_dirs: tuple[str, ...] = ()) -> Registry[AnySuite]:
     return _suites(tuple(extra_dirs))
 
 
-def get_suite(name: str, extra_dirs: tuple[str, ...] = ()) -> SuiteSpec:
+def get_suite(name: str, extra_dirs: tuple[str, ...] = ()) -> AnySuite:
     return suite_registry(extra_dirs).get(name)

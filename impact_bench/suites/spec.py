@@ -47,8 +47,9 @@ class ProblemSpec(_Strict):
 class AudioSpec(_Strict):
     sample_rate: int = Field(gt=0)
     clip_seconds: float = Field(gt=0)
-    clip_policy: Literal["first", "center"] = "first"
+    clip_policy: Literal["first", "center", "windows"] = "first"  # windows: whole clip, windowed + mean-pooled
     waveform_norm: Literal["rms-zscore", "none"] = "rms-zscore"
+    channel: Optional[int] = Field(default=None, ge=0)  # None: mean downmix; k: that channel only
 
 
 class ProbeSpec(_Strict):
@@ -79,20 +80,23 @@ class ReferenceSpec(_Strict):
     description: str = ""
 
 
-class SuiteSpec(_Strict):
+class _SuiteHeader(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: str
     title: str
-    kind: Literal["classification"]
     synthetic: bool
     comparable_to: str  # suites whose scores may share a table (same tasks, real data)
+    source_file: str = ""
+
+
+class SuiteSpec(_SuiteHeader):
+    kind: Literal["classification"]
     data: DataSpec
     audio: AudioSpec
     probe: ProbeSpec = ProbeSpec()
     reference: ReferenceSpec = ReferenceSpec()
     problems: tuple[ProblemSpec, ...] = Field(min_length=1)
     tasks: tuple[TaskSpec, ...] = Field(min_length=2)
-    source_file: str = ""
 
     @model_validator(mode="after")
     def _cross_check(self) -> "SuiteSpec":
@@ -120,6 +124,60 @@ class SuiteSpec(_Strict):
         return next(p for p in self.problems if task_id in p.tasks)
 
 
+class BackendSpec(_Strict):
+    """Anomaly back end on frozen embeddings (``impact_bench.anomaly.backends``)."""
+
+    name: Literal["knn", "kmeans", "lof", "gmm"] = "knn"
+    k: int = Field(default=1, ge=1)                      # RMIS / GenRep: k = 1
+    metric: Literal["cosine", "euclidean"] = "cosine"    # RMIS: cosine
+    n_clusters: int = Field(default=16, ge=1)
+    n_components: int = Field(default=2, ge=1)
+    normalise: Literal["none", "train-loo", "test-z"] = "none"
+
+
+class AnomalyProtocolSpec(_Strict):
+    backend: BackendSpec = BackendSpec()
+    # min: separate source and target detectors, score = min (DCASE 2022+); pooled: one detector on
+    # every training clip of the unit (2020, 2021 — RMIS ``domsp: none``; MIMII; DINOS)
+    domains: Literal["min", "pooled"] = "min"
+    threshold: Literal["gamma", "percentile"] = "gamma"  # dcase2021/2022 baselines: gamma.ppf(0.9)
+    threshold_q: float = Field(default=0.9, gt=0, lt=1)
+    sets: tuple[str, ...] = ("dev", "eval")              # DCASE: dev_data/, eval_data/; MIMII: SNR folders
+
+
+class AnomalyDataSpec(_Strict):
+    layout: Literal["dcase", "mimii", "dinos-anomaly"]
+    year: Optional[int] = None                           # DCASE edition (file-name rules, metrics)
+    env_var: str
+    published_at: tuple[str, ...] = ()
+    generator: Optional[str] = None
+    machines: dict[str, tuple[str, ...]] = {}            # set → machine types the release has
+
+    @model_validator(mode="after")
+    def _year(self) -> "AnomalyDataSpec":
+        if self.layout == "dcase" and self.year not in (2020, 2021, 2022, 2023, 2024, 2025):
+            raise ValueError("year: a dcase layout needs year 2020-2025")
+        return self
+
+
+class AnomalyReferenceSpec(_Strict):
+    published: Optional[str] = None  # leaderboards/published/<file>.csv rows for this suite
+    description: str = ""
+
+
+class AnomalySuiteSpec(_SuiteHeader):
+    """An anomalous-sound-detection suite: normal-only training clips, KNN-style back ends, AUC/pAUC."""
+
+    kind: Literal["anomaly"]
+    data: AnomalyDataSpec
+    audio: AudioSpec
+    protocol: AnomalyProtocolSpec = AnomalyProtocolSpec()
+    reference: AnomalyReferenceSpec = AnomalyReferenceSpec()
+
+
+AnySuite = SuiteSpec | AnomalySuiteSpec
+
+
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
@@ -142,7 +200,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def load_suite_file(path: Path, _depth: int = 0) -> SuiteSpec:
+def load_suite_file(path: Path, _depth: int = 0) -> AnySuite:
     """Load and validate one suite file; ``extends: other.yaml`` merges over a sibling file."""
     raw = _read_yaml(path)
     parent = raw.pop("extends", None)
@@ -155,8 +213,9 @@ def load_suite_file(path: Path, _depth: int = 0) -> SuiteSpec:
         base = load_suite_file(parent_path, _depth + 1).model_dump(exclude={"source_file"})
         raw = _merge(base, raw)
     raw["source_file"] = str(path)
+    model = AnomalySuiteSpec if raw.get("kind") == "anomaly" else SuiteSpec
     try:
-        return SuiteSpec.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
