@@ -80,7 +80,12 @@ def looks_like(layout: str, root: Path) -> bool:
         return any(_set_dir(root, s) for s in ("dev", "eval"))
     if layout == "mimii":
         return any((root / f).is_dir() for names in SNR_FOLDERS.values() for f in names)
-    return any((root / p / "DINOS_Downstreams_train").is_dir() for p in ("", "Datasets", "DINOS"))
+    from impact_bench.suites.dinos import find_release_root
+    try:
+        find_release_root(root)
+        return True
+    except DataError:
+        return False
 
 
 def scan_dcase(root: Path, year: int, sets: tuple[str, ...], machines: dict[str, tuple[str, ...]] | None = None,

@@ -49,7 +49,7 @@ class Planned:
     public: str = ""     # eval test: the anonymised name
 
 
-def _rng(*words: object) -> np.random.Generator:
+def rng_for(*words: object) -> np.random.Generator:
     return np.random.default_rng([zlib.crc32(f"{GENERATOR_VERSION}|{w}".encode()) for w in words])
 
 
@@ -68,7 +68,7 @@ def counts(year: int, scale: float) -> tuple[int, int, int]:
 
 
 def _speeds(machine: str, unit: str) -> tuple[list[int], int]:
-    r = _rng("speeds", machine, unit)
+    r = rng_for("speeds", machine, unit)
     base = int(r.integers(20, 60))
     src = [base, base + 2, base + 4]
     return src, int(round(base * r.uniform(1.2, 1.4)))
@@ -127,7 +127,7 @@ def _anonymise(year: int, clips: list[Planned]) -> list[Planned]:
         else:
             out.append(p)
     for (machine, unit, dom), members in groups.items():
-        order = _rng("shuffle", machine, unit, dom).permutation(len(members))
+        order = rng_for("shuffle", machine, unit, dom).permutation(len(members))
         for k, j in enumerate(order):
             p = members[j]
             public = (f"id_{unit}_{k:08d}.wav" if year == 2020 else
@@ -170,7 +170,7 @@ def _impacts(n: int, rate: float, mode: float, r: np.random.Generator) -> np.nda
 def machine_sound(machine: str, speed: float, fault: str | None, r: np.random.Generator) -> np.ndarray:
     n = int(SR * SECONDS)
     t = np.arange(n) / SR
-    sig = _rng("type", machine)  # the machine type's fixed character
+    sig = rng_for("type", machine)  # the machine type's fixed character
     envelope = sig.uniform(0.1, 1.0, 12) / np.arange(1, 13) ** sig.uniform(0.3, 1.0)
     lo, hi = sorted(sig.uniform(300, 6000, 2))
     fr = speed * (1 + r.normal(0, 0.01)) * (1 + 0.004 * np.sin(2 * np.pi * r.uniform(0.1, 0.5) * t))
@@ -207,7 +207,7 @@ def background(kind: str, n: int, r: np.random.Generator) -> np.ndarray:
 
 
 def render(year: int, p: Planned) -> np.ndarray:
-    r = _rng("clip", year, p.set, p.machine, p.unit, p.split, p.domain, p.label, p.index)
+    r = rng_for("clip", year, p.set, p.machine, p.unit, p.split, p.domain, p.label, p.index)
     fault = FAULTS[int(r.integers(len(FAULTS)))] if p.label == "anomaly" else None
     x = machine_sound(p.machine, p.speed, fault, r)
     snr_db = r.uniform(0, 6)

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from impact_bench.synth.dcase_synth import FAULTS, SR, _rng, background, machine_sound
+from impact_bench.synth.dcase_synth import FAULTS, SR, background, machine_sound, rng_for
 
 GENERATOR_VERSION = "1"
 SNRS = {"-6dB": ("-6_dB", -6.0), "0dB": ("0_dB", 0.0), "6dB": ("6_dB", 6.0)}  # folder as the zips unpack
@@ -36,7 +36,7 @@ def plan(scale: float = 1.0, machines: tuple[str, ...] = MACHINES, ids: tuple[st
     out = []
     for m in machines:
         for i in ids:
-            r = _rng("mimii-counts", m, i)
+            r = rng_for("mimii-counts", m, i)
             n_norm = max(6, round(int(r.integers(700, 1070)) * scale))
             n_abn = max(3, min(n_norm // 2, round(int(r.integers(90, 410)) * scale)))
             out += [Planned(m, i, "normal", k) for k in range(n_norm)]
@@ -45,11 +45,11 @@ def plan(scale: float = 1.0, machines: tuple[str, ...] = MACHINES, ids: tuple[st
 
 
 def render(p: Planned, snr_db: float, seconds: float, channels: int) -> np.ndarray:
-    r = _rng("mimii", p.machine, p.id, p.label, p.index)
+    r = rng_for("mimii", p.machine, p.id, p.label, p.index)
     speed = 25 + 10 * int(p.id[-2:]) / 6 + r.uniform(-1, 1)
     fault = FAULTS[int(r.integers(len(FAULTS)))] if p.label == "abnormal" else None
     x = machine_sound(f"mimii-{p.machine}", speed, fault, r)[: int(seconds * SR)]
-    noise = background("A" if p.machine in ("fan", "pump") else "B", len(x), _rng("noise", p.machine, p.id, p.index))
+    noise = background("A" if p.machine in ("fan", "pump") else "B", len(x), rng_for("noise", p.machine, p.id, p.index))
     out = np.empty((len(x), channels))
     for c in range(channels):  # array geometry: per-channel delay (samples) and gain
         shifted = np.roll(x, c) * (1 - 0.03 * c)
