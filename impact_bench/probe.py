@@ -58,6 +58,7 @@ class SeedOutcome:
     confusion: np.ndarray
     epochs: int
     final_train_loss: float
+    proba: np.ndarray | None = None  # (n_test, C) softmax probabilities of the final head
 
 
 def split(y: np.ndarray, train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,22 +137,27 @@ def _adamw_step(params: list[torch.Tensor], grads: list[torch.Tensor], m: list[t
         p.addcdiv_(mm, (vv / bc2).sqrt_().add_(ADAM_EPS), value=-lr / bc1)
 
 
-def _predict(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def _logits(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     w1, b1, w2, b2 = params
     h = torch.relu(torch.baddbmm(b1.unsqueeze(1), x, w1))
-    return torch.baddbmm(b2.unsqueeze(1), h, w2).argmax(dim=-1)
+    return torch.baddbmm(b2.unsqueeze(1), h, w2)
 
 
 def run_probe(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, device: str = "cpu",
-              fixed_split: tuple[np.ndarray, np.ndarray] | None = None) -> list[SeedOutcome]:
+              fixed_split: tuple[np.ndarray, np.ndarray] | None = None,
+              splits: list[tuple[np.ndarray, np.ndarray]] | None = None) -> list[SeedOutcome]:
     """Train and evaluate ``cfg.seeds`` heads on embeddings ``x`` (N, D) with labels ``y`` in [0, C).
 
     ``fixed_split`` (train, test indices) replaces the per-seed re-split (``--split official``);
-    seeds then vary only the head initialisation and batch order.
+    seeds then vary only the head initialisation and batch order. ``splits`` gives each seed its own
+    (train, test) indices instead; the training sets must have equal sizes (the heads are stacked).
     """
     dev = torch.device(device)
     seeds = list(range(cfg.seeds))
-    splits = [fixed_split if fixed_split is not None else split(y, cfg.train_fraction, s) for s in seeds]
+    if splits is None:
+        splits = [fixed_split if fixed_split is not None else split(y, cfg.train_fraction, s) for s in seeds]
+    elif len(splits) != cfg.seeds or len({len(tr) for tr, _ in splits}) != 1 or len({len(te) for _, te in splits}) != 1:
+        raise ValueError(f"splits: need {cfg.seeds} (train, test) pairs with equal train and equal test sizes")
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
     x_tr = torch.stack([xt[tr] for tr, _ in splits]).to(dev)
@@ -206,9 +212,11 @@ def run_probe(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, de
             xa, ya = xa[sel], ya[sel]
         if not alive:
             break
-    preds = _predict(final, x_te).cpu().numpy()
+    logits = _logits(final, x_te)
+    preds = logits.argmax(dim=-1).cpu().numpy()
+    proba = torch.softmax(logits.double(), dim=-1).cpu().numpy()
     outcomes = []
     for s, (tr, te) in enumerate(splits):
         cm = confusion(y[te], preds[s], n_classes)
-        outcomes.append(SeedOutcome(s, tr, te, preds[s], cm, epochs[s], float(last_loss[s])))
+        outcomes.append(SeedOutcome(s, tr, te, preds[s], cm, epochs[s], float(last_loss[s]), proba[s]))
     return outcomes

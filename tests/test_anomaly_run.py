@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -198,5 +199,33 @@ def test_leaderboard_official_layout_published_rows_and_roc(trees, tmp_path):
     assert "AUC-s / AUC-t / pAUC" in text and "SYNTHETIC" in synth_part
     assert "(published)" not in synth_part                       # published rows only beside real-data results
     assert "baseline AE (MSE) (published)" in real_part and "0.5925" in real_part and "0.6667 / 0.4829 / 0.5091" in real_part
+    # seed tables per machine type (Han et al. Table IX) and the RMIS anchors, with our runs' same summaries
+    assert "Han et al.: BEATs + LoRA + group adapter (fine-tuned) (published)" in real_part and "0.6815" in real_part
+    res = json.loads(Path(real).read_text())
+    from impact_bench.anomaly.reference import combined_score
+    ours = combined_score(2023, res["sets"])
+    anchors = real_part.split("### dev + eval")[1]
+    assert re.search(r"\| RMIS: BEATs iter3 \(90M\) \(frozen, KNN, test-z\) \(published\) +\| 0\.6331 ", anchors)
+    assert "**0.6865**" in anchors  # Han et al. Table IX, All Hmean 68.65: the best row is bold
+    assert f"| logmel-stats " in anchors and f"{ours:.4f}" in anchors
     pngs = sorted((tmp_path / "board_figures").glob("roc_*.png"))
     assert pngs and all(p.stat().st_size > 1000 for p in pngs)
+
+
+def test_dinos_anomaly_synth_writes_the_release_names_and_runs(tmp_path):
+    from impact_bench.anomaly.dataset import DINOS_NORMAL
+    root = tmp_path / "dinos"
+    n = write_suite_data(get_suite("dinos-anomaly-synth"), root, 0.01, progress=False)
+    # 17 Yornew + 8 ColdSpray classes, max(10, Table 2 count x 0.01) clips: 10 each but 1-normal_stethoscope
+    # (1214 -> 12) and 5-normal_mic (1268 -> 13); 80 % of each class in the train folder
+    assert n == 23 * 10 + 12 + 13
+    for task, normal in DINOS_NORMAL.items():
+        names = {p.name for p in (root / "DINOS_Downstreams_train" / task).iterdir()}
+        assert set(normal) <= names and len(names) == (17 if task == "Yornew_anomaly" else 8)
+    res = _run(root, "dinos-anomaly-synth", tmp_path / "out")
+    assert res["suite"]["synthetic"] is True
+    rows = res["sets"]["release"]["machines"]
+    assert set(rows) == {"Yornew", "ColdSpray"}
+    # read: the normal classes' training clips (4 Yornew x 8, ColdSpray 10 + 10), every test clip (23 x 2 + 2 + 3)
+    assert res["suite"]["data_fingerprint"]["files"] == 4 * 8 + 10 + 10 + 23 * 2 + 2 + 3
+    assert all(0.0 <= e["mean"]["auc"] <= 1.0 and "best_f1" in e["mean"] for e in rows.values())

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
+from impact_bench.anomaly.reference import combined_score, machine_score, reference_rows, set_score  # noqa: E402
 from impact_bench.errors import RegistryError  # noqa: E402
 from impact_bench.suites.catalog import get_suite  # noqa: E402
 
@@ -67,6 +68,88 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
 
+def _bold_best(values: list[float | None]) -> list[str]:
+    best = max((v for v in values if v is not None), default=None)
+    return ["–" if v is None else (f"**{v:.4f}**" if best is not None and abs(v - best) < 5e-5 else f"{v:.4f}")
+            for v in values]
+
+
+def per_machine_table(comparable: str, year: int, set_name: str,
+                      scored: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Our runs beside the published per-machine-type tables (Han et al., Tables I, II, VI-X)."""
+    pub = reference_rows(comparable, "hmean" if year != 2020 else "mean_auc_pauc").get(set_name, {})
+    if not pub:
+        return []
+    cols: dict[str, dict[str, float]] = {}
+    for lab, e in scored:
+        cols[lab] = {mach: machine_score(year, me) for mach, me in e["machines"].items()}
+        cols[lab]["all"] = set_score(year, e)
+    for system, rows in pub.items():
+        cols[f"{system} (published)"] = {row: next(iter(v.values())) for row, v in rows.items()}
+    names = list(dict.fromkeys(k for c in cols.values() for k in c if k != "all")) + ["all"]
+    body = [[name] + ["–" if c.get(name) is None else f"{c[name]:.4f}" for c in cols.values()] for name in names]
+    what = "mean of AUC and pAUC" if year == 2020 else "harmonic mean of AUC and pAUC"
+    return [f"Per machine type, {what} (the published tables' figure; `all` = the set's score). Published "
+            "systems are fine-tuned or trained on the task (Han et al.), not frozen encoders:", "",
+            tabulate(body, headers=["machine"] + list(cols), tablefmt="github", disable_numparse=True), ""]
+
+
+def anchors_table(comparable: str, year: int, runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """One figure per year over dev and eval, beside RMIS's frozen-encoder KNN anchors."""
+    pub = reference_rows(comparable).get("dev+eval", {})
+    ours = [(lab, combined_score(year, r["sets"])) for lab, r in runs]
+    ours = [(lab, v) for lab, v in ours if v is not None]
+    if not pub or not ours:
+        return []
+    rows = ours + [(f"{system} (published)", next(iter(rows["all"].values()))) for system, rows in pub.items()]
+    cells = _bold_best([v for _, v in rows])
+    rule = "mean of dev and eval" if year == 2020 else "harmonic mean of the dev and eval scores"
+    return [f"### dev + eval ({rule}, as the RMIS leaderboard)", "",
+            "RMIS anchors: frozen encoders, KNN k=1 cosine per section, test-set z-normalised scores "
+            "(transductive), 10-s windows; compare with runs using `--backend-opt normalise=test-z`.", "",
+            tabulate([[lab, c] for (lab, _), c in zip(rows, cells)], headers=["system", "score"], tablefmt="github",
+                     disable_numparse=True), ""]
+
+
+SUPERVISED_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
+
+
+def supervised_section(comparable: str, runs: list[tuple[str, dict[str, Any]]], synthetic: bool) -> list[str]:
+    """MIMII protocol (b): per SNR, per machine type, acc / P / R / F1 / AUC (mean over seeds)."""
+    pub = {} if synthetic else reference_rows(comparable)
+    lines = ["Cells: accuracy / precision / recall / F1 / AUC of the abnormal class (mean over seeded "
+             "80/20 splits); second table per SNR: the Youden-index operating point.", ""]
+    if any(r["protocol"].get("youden_from") == "test" for _, r in runs):
+        lines += ["Runs marked [test-tuned] chose the Youden cut point on the test split's ROC, as the report does.", ""]
+    for set_name in dict.fromkeys(k for _, r in runs for k in r["sets"]):
+        for title, prefix in (("default threshold (argmax)", ""), ("Youden-index threshold", "youden_")):
+            table: dict[str, dict[str, list[float]]] = {}
+            for lab, r in runs:
+                tag = " [test-tuned]" if prefix and r["protocol"].get("youden_from") == "test" else ""
+                e = r["sets"].get(set_name, {})
+                table[lab + tag] = {mach: [(me["youden"]["mean"] if prefix else me["mean"])[k] for k in SUPERVISED_METRICS]
+                                    for mach, me in e.get("machines", {}).items()}
+            for system, rows in pub.get(set_name, {}).items():
+                got = {mach: [v.get(prefix + k) for k in SUPERVISED_METRICS] for mach, v in rows.items()}
+                got = {mach: vals for mach, vals in got.items() if any(x is not None for x in vals)}
+                if got:
+                    table[f"{system} (published)"] = got  # type: ignore[assignment]
+            machines = list(dict.fromkeys(mm for c in table.values() for mm in c))
+            body = [[mach] + [" / ".join("–" if x is None else f"{x:.3f}" for x in c[mach]) if mach in c else "–"
+                              for c in table.values()] for mach in machines]
+            lines += [f"### {set_name}: {title}", "",
+                      tabulate(body, headers=["machine"] + list(table), tablefmt="github", disable_numparse=True), ""]
+    lines += ["Runs:", ""] + [
+        f"- {label}: encoder {r['encoder']['name']} v{r['encoder']['version']}, suite {r['suite']['name']} "
+        f"v{r['suite']['version']}{' [subset]' if r['suite']['subset'] else ''}, "
+        f"{r['suite']['data_fingerprint']['files']} clips, probe {r['protocol']['probe']['seeds']} seeds × "
+        f"{r['protocol']['probe']['train_fraction']:.0%} train, Youden cut point from {r['protocol']['youden_from']}, "
+        f"impact-bench {r['provenance']['impact_bench_version']} "
+        f"({(r['provenance']['git_commit'] or 'no git')[:8]}), {r['provenance']['created_utc']}"
+        for label, r in runs] + [""]
+    return lines
+
+
 def roc_figure(path: Path, machine: str, curves: dict[str, dict[str, list[float]]], title: str) -> None:
     fig, ax = plt.subplots(figsize=(4.2, 4.0))
     for label, c in curves.items():
@@ -93,8 +176,12 @@ def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool
     lines: list[str] = []
     for (comparable, version, synthetic), runs in sorted(groups.items()):
         first = runs[0][1]
-        fields = _fields(first)
         kind = "SYNTHETIC data — not comparable with published numbers" if synthetic else "real data"
+        if first["protocol"].get("scheme") == "supervised":
+            lines += [f"## Anomaly suite `{comparable}` v{version} ({kind}), supervised protocol (b)", ""]
+            lines += supervised_section(comparable, runs, synthetic)
+            continue
+        fields = _fields(first)
         head = {"auc_source": "AUC-s", "auc_target": "AUC-t", "pauc": "pAUC", "auc": "AUC", "best_f1": "best-F1"}
         lines += [f"## Anomaly suite `{comparable}` v{version} ({kind})", "",
                   f"Cells: {' / '.join(head[f] for f in fields)} (official evaluator rules, "
@@ -125,13 +212,13 @@ def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool
                 else:
                     val = rows.get("official score", {}).get("score")
                 values.append(val)
-            best = max((v for v in values if v is not None), default=None)
-            total = ["–" if v is None else (f"**{v:.4f}**" if best is not None and abs(v - best) < 5e-5 else f"{v:.4f}")
-                     for v in values]
+            total = _bold_best(values)
             body.append(["official score" if first["suite"]["year"] and first["suite"]["year"] >= 2021
                          else "mean(AUC, pAUC)"] + total)
             lines += [f"### {set_name}", "", tabulate(body, headers=["machine"] + list(table), tablefmt="github",
                                                       disable_numparse=True), ""]
+            if not synthetic and first["suite"]["layout"] == "dcase":
+                lines += per_machine_table(comparable, int(first["suite"]["year"]), set_name, scored)
             if figures:
                 links = []
                 for mach in dict.fromkeys(mm for _, e in scored for mm in e.get("roc", {})):
@@ -141,6 +228,8 @@ def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool
                     links.append(f"[{mach}]({png.relative_to(out.parent).as_posix()})")
                 if links:
                     lines += ["ROC curves: " + ", ".join(links), ""]
+        if not synthetic and first["suite"]["layout"] == "dcase":
+            lines += anchors_table(comparable, int(first["suite"]["year"]), runs)
         lines += ["Runs:", ""] + [
             f"- {label}: encoder {r['encoder']['name']} v{r['encoder']['version']}, suite {r['suite']['name']} "
             f"v{r['suite']['version']}{' [subset]' if r['suite']['subset'] else ''}, "

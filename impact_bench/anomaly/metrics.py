@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 import scipy.stats
-from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_auc_score
+from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_auc_score, roc_curve
 
 from impact_bench.errors import DataError
 
@@ -117,3 +117,24 @@ def gamma_threshold(train_scores: np.ndarray, q: float = 0.9) -> float:
 def percentile_threshold(train_scores: np.ndarray, q: float = 0.9) -> float:
     """Plain q-quantile of training-clip scores (Wilkinghoff's 2023/2024 systems)."""
     return float(np.quantile(np.asarray(train_scores, dtype=np.float64), q))
+
+
+def youden_threshold(y: np.ndarray, s: np.ndarray, what: str = "Youden") -> float:
+    """Cut point maximising Youden's J = TPR − FPR over the ROC of (y, s); decide anomalous when
+    ``s >= threshold`` (roc_curve's convention). MIMII SNR report §5-2 (Ruopp et al. 2008)."""
+    y, s = np.asarray(y), np.asarray(s, dtype=np.float64)
+    _check(y, s, what)
+    fpr, tpr, thr = roc_curve(y, s)
+    j = tpr - fpr
+    j[~np.isfinite(thr)] = -np.inf  # roc_curve's leading +inf cut point (nothing anomalous) is not a choice
+    return float(thr[int(np.argmax(j))])
+
+
+ROC_POINTS = 65  # points kept per stored ROC curve (results files stay small)
+
+
+def roc_points(y: np.ndarray, s: np.ndarray, n: int = ROC_POINTS) -> dict[str, list[float]]:
+    """A thinned ROC curve (FPR, TPR rounded to 1e-4) for plots in leaderboards."""
+    fpr, tpr, _ = roc_curve(np.asarray(y), np.asarray(s, dtype=np.float64))
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(n, len(fpr))).round().astype(int))
+    return {"fpr": [round(float(v), 4) for v in fpr[keep]], "tpr": [round(float(v), 4) for v in tpr[keep]]}

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from sklearn.metrics import roc_curve
 
 from impact_bench.anomaly import metrics as m
 from impact_bench.anomaly.backends import BackendConfig, score_section
 from impact_bench.anomaly.dataset import AsdClip, AsdIndex, scan_dcase, scan_dinos_anomaly, scan_mimii
 from impact_bench.anomaly.evaluator import TruthUnit, read_ground_truth, score_submission
 from impact_bench.anomaly.submission import Unit, write_submission
+from impact_bench.anomaly.supervised import probe_config, score_supervised
 from impact_bench.cache import canonical_hash, default_cache_root
 from impact_bench.distributed import Ranks
 from impact_bench.encoders.catalog import build_encoder, resolve_factory
@@ -33,9 +33,6 @@ from impact_bench.errors import DataError
 from impact_bench.extract import data_fingerprint, extract, frontend, hash_clips
 from impact_bench.results import SCHEMA_VERSION, provenance, write_json
 from impact_bench.suites.spec import AnomalySuiteSpec
-
-ROC_POINTS = 65
-
 
 def load_index(spec: AnomalySuiteSpec, root: Path, machines: tuple[str, ...] = ()) -> AsdIndex:
     d, sets = spec.data, spec.protocol.sets
@@ -59,12 +56,6 @@ def _bank(clips: list[AsdClip], idx: list[int], what: str) -> None:
     bad = [clips[i].relpath for i in idx if clips[i].split != "train" or clips[i].label != "normal"]
     if bad:
         raise AssertionError(f"{what}: non-training or non-normal clips in a training bank: {bad[:3]}")
-
-
-def _roc(y: np.ndarray, s: np.ndarray) -> dict[str, list[float]]:
-    fpr, tpr, _ = roc_curve(y, s)
-    keep = np.unique(np.linspace(0, len(fpr) - 1, min(ROC_POINTS, len(fpr))).round().astype(int))
-    return {"fpr": [round(float(v), 4) for v in fpr[keep]], "tpr": [round(float(v), 4) for v in tpr[keep]]}
 
 
 def score_set(spec: AnomalySuiteSpec, cfg: BackendConfig, clips: list[AsdClip], x: np.ndarray,
@@ -153,7 +144,7 @@ def _metrics(spec: AnomalySuiteSpec, truths: list[TruthUnit], folder: Path,
             y = np.array([t.labels[n] for n in names])
             if len(set(y.tolist())) == 2:
                 key = t.unit.section + (f"_{t.unit.domain}" if t.unit.domain else "")
-                roc.setdefault(t.unit.machine, {})[key] = _roc(y, scores)
+                roc.setdefault(t.unit.machine, {})[key] = m.roc_points(y, scores)
     res["roc"] = roc
     return res
 
@@ -161,9 +152,47 @@ def _metrics(spec: AnomalySuiteSpec, truths: list[TruthUnit], folder: Path,
 def _headline(res: dict[str, Any]) -> float | None:
     if res.get("official_score") is not None:
         return res["official_score"]
+    if "mean_f1" in res:  # MIMII protocol (b): mean F1 of the abnormal class over machine types
+        return res["mean_f1"]
     if "mean_auc" in res:
         return float(np.mean([res["mean_auc"], res["mean_pauc"]]))  # RMIS DCASE20 summary: mean(AUC, pAUC)
     return None
+
+
+def _score_unsupervised(spec: AnomalySuiteSpec, cfg: BackendConfig, clips: list[AsdClip], x: np.ndarray,
+                        final: Path, gt: Path | None, toy2022: str, run_key: str, label: str,
+                        log: Callable[[str], None]) -> tuple[dict[str, Any], Path]:
+    """Back end per unit → submission folder (written atomically) → labels → official metrics."""
+    sub_root = final.parent / f"{final.stem}.submission"
+    staging = final.parent / f".{final.stem}.submission.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    sets: dict[str, Any] = {}
+    year = spec.data.year if spec.data.layout == "dcase" else 2020  # MIMII/DINOS files: per-ID naming
+    for set_name in dict.fromkeys(c.set for c in clips):
+        units = score_set(spec, cfg, clips, x, set_name)
+        folder = write_submission(staging / set_name, year, units)
+        entry: dict[str, Any] = {"submission": f"{sub_root.name}/{set_name}"}
+        hidden = any(c.label is None for c in clips if c.set == set_name and c.split == "test")
+        if not hidden:
+            truths, entry["labels_from"] = truths_from_names(clips, set_name, spec.data.year), "file names"
+        elif gt is not None:
+            truths, entry["labels_from"] = read_ground_truth(int(spec.data.year), gt, toy2022), str(gt)
+        else:
+            truths = None
+            entry.update(scored=False, reason="labels hidden; pass --ground-truth DIR (the official evaluator's "
+                                              "folders) to score this set")
+        if truths is not None:
+            entry.update(scored=True, **_metrics(spec, truths, folder, units))
+            head = _headline(entry)
+            log(f"{set_name:>8}: " + (f"score {head:.4f}" if head is not None else "scored"))
+        else:
+            log(f"{set_name:>8}: scores written, not evaluated ({entry['reason']})")
+        sets[set_name] = entry
+    write_json(staging / "run.json", {"run_fingerprint": run_key, "suite": spec.name, "encoder": label})
+    if sub_root.exists():
+        shutil.rmtree(sub_root)
+    staging.replace(sub_root)
+    return sets, sub_root
 
 
 def run_anomaly(req: Any, spec: AnomalySuiteSpec, ranks: Ranks, log: Callable[[str], None]) -> Path | None:
@@ -188,7 +217,7 @@ def run_anomaly(req: Any, spec: AnomalySuiteSpec, ranks: Ranks, log: Callable[[s
     run_key = canonical_hash({"suite": [spec.name, spec.version], "data": fingerprint, "encoder": describe(encoder),
                               "backend": cfg.as_dict(), "protocol": spec.protocol.model_dump(),
                               "frontend": frontend(spec.audio), "ground_truth": str(gt), "toy2022": req.toy2022,
-                              "schema": SCHEMA_VERSION})
+                              "standardize": req.standardize, "schema": SCHEMA_VERSION})
     if check_existing(final, run_key, req.overwrite, log):
         return final
     cache_root = (req.cache_dir or default_cache_root() / "embeddings") if req.use_cache else None
@@ -197,35 +226,16 @@ def run_anomaly(req: Any, spec: AnomalySuiteSpec, ranks: Ranks, log: Callable[[s
         return None
     log(f"embeddings: {ext.computed} computed, {ext.cached} from cache ({ext.seconds:.1f} s)")
     t_score = time.perf_counter()
-    sub_root = final.parent / f"{final.stem}.submission"
-    staging = final.parent / f".{final.stem}.submission.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    sets: dict[str, Any] = {}
-    year = spec.data.year if spec.data.layout == "dcase" else 2020  # MIMII/DINOS files: per-ID naming
-    for set_name in dict.fromkeys(c.set for c in clips):
-        units = score_set(spec, cfg, clips, ext.embeddings, set_name)
-        folder = write_submission(staging / set_name, year, units)
-        entry: dict[str, Any] = {"submission": f"{sub_root.name}/{set_name}"}
-        hidden = any(c.label is None for c in clips if c.set == set_name and c.split == "test")
-        if not hidden:
-            truths, entry["labels_from"] = truths_from_names(clips, set_name, spec.data.year), "file names"
-        elif gt is not None:
-            truths, entry["labels_from"] = read_ground_truth(int(spec.data.year), gt, req.toy2022), str(gt)
-        else:
-            truths = None
-            entry.update(scored=False, reason="labels hidden; pass --ground-truth DIR (the official evaluator's "
-                                              "folders) to score this set")
-        if truths is not None:
-            entry.update(scored=True, **_metrics(spec, truths, folder, units))
-            head = _headline(entry)
-            log(f"{set_name:>8}: " + (f"score {head:.4f}" if head is not None else "scored"))
-        else:
-            log(f"{set_name:>8}: scores written, not evaluated ({entry['reason']})")
-        sets[set_name] = entry
-    write_json(staging / "run.json", {"run_fingerprint": run_key, "suite": spec.name, "encoder": label})
-    if sub_root.exists():
-        shutil.rmtree(sub_root)
-    staging.replace(sub_root)
+    sub_root: Path | None = None
+    supervised = spec.protocol.scheme == "supervised"
+    if supervised:
+        sets = score_supervised(clips, ext.embeddings, spec.protocol.supervised, str(ranks.device),
+                                req.standardize)
+        for set_name, entry in sets.items():
+            log(f"{set_name:>8}: mean F1 {entry['mean_f1']:.4f}, mean AUC {entry['mean_auc']:.4f} (probe, protocol b)")
+    else:
+        sets, sub_root = _score_unsupervised(spec, cfg, clips, ext.embeddings, final, gt, req.toy2022, run_key,
+                                             label, log)
     results = {
         "schema_version": SCHEMA_VERSION, "kind": "anomaly", "status": "complete", "run_fingerprint": run_key,
         "encoder": {**describe(encoder), "label": label},
@@ -234,7 +244,11 @@ def run_anomaly(req: Any, spec: AnomalySuiteSpec, ranks: Ranks, log: Callable[[s
                   "layout": spec.data.layout, "year": spec.data.year, "data_root": str(index.root),
                   "data_fingerprint": fingerprint, "subset": index.subset, "machines": list(req.machines),
                   "supplemental": index.supplemental, "notices": index.notices + ext.notices},
-        "protocol": {"year": spec.data.year, "backend": cfg.as_dict(), "transductive": cfg.transductive,
+        "protocol": {"year": spec.data.year, "scheme": spec.protocol.scheme,
+                     "backend": None if supervised else cfg.as_dict(),
+                     "transductive": False if supervised else cfg.transductive,
+                     "probe": probe_config(spec.protocol.supervised, req.standardize).as_dict() if supervised else None,
+                     "youden_from": spec.protocol.supervised.youden_from if supervised else None,
                      "domains": spec.protocol.domains, "threshold": spec.protocol.threshold,
                      "threshold_q": spec.protocol.threshold_q, "frontend": frontend(spec.audio),
                      "encoder_input": ext.policy, "toy2022": req.toy2022 if spec.data.year == 2022 else None,
@@ -249,7 +263,7 @@ def run_anomaly(req: Any, spec: AnomalySuiteSpec, ranks: Ranks, log: Callable[[s
         "provenance": provenance(req.device),
     }
     write_json(final, results)
-    log(f"wrote {final} and {sub_root}/" + (" [SYNTHETIC data]" if spec.synthetic else "")
+    log(f"wrote {final}" + (f" and {sub_root}/" if sub_root else "") + (" [SYNTHETIC data]" if spec.synthetic else "")
         + (" [SUBSET]" if index.subset else "") + (" [TRANSDUCTIVE normalisation]" if cfg.transductive else ""))
     return final
 

@@ -17,9 +17,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "DINOS_Downstreams_{train,test}/. --pretrain N also writes N 59-s recordings per "
                                     "pretraining category under DINOS_Pretrain/. dcase20XX-synth: that year's official "
                                     "layout and names (dev_data/, eval_data/, eval ground truth in ground_truth/), 10-s "
-                                    "16-kHz clips. mimii-synth: <snr>/<machine>/id_XX/{normal,abnormal}/, 8 channels.")
+                                    "16-kHz clips. mimii-synth (also for mimii-supervised-synth): <snr>/<machine>/id_XX/"
+                                    "{normal,abnormal}/, 8 channels. dinos-anomaly-synth: Yornew_anomaly/ and "
+                                    "ColdSpray_anomaly/ under DINOS_Downstreams_{train,test}/.")
     s.add_argument("--suite", default="dinos-synth",
-                   help="synthetic suite to write: dinos-synth (default), dcase2020-synth … dcase2024-synth, mimii-synth")
+                   help="synthetic suite to write: dinos-synth (default), dinos-anomaly-synth, dcase2020-synth … "
+                        "dcase2024-synth, mimii-synth, mimii-supervised-synth")
     s.add_argument("--machines", type=int, metavar="N", help="anomaly suites: only the first N machine types per set")
     s.add_argument("--out", type=Path, required=True, help="folder to write into (existing identical files are kept)")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the published clip counts (min 10 per class)")

@@ -46,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", choices=["paper", "official"], default="paper",
                    help="paper: pool the release's train+test folders and re-split 20/80 per seed (default); "
                         "official: use the folders as given, as the authors' code does")
-    p.add_argument("--standardize", action="store_true", help="z-score features with train-split statistics (off in the paper)")
+    p.add_argument("--standardize", action="store_true", help="z-score features with train-split statistics before the probe (off in the paper; "
+                        "also applies to mimii-supervised)")
     p.add_argument("--class-map", type=Path, help="CSV machine,folder,task mapping class folders to task ids")
     p.add_argument("--label", help="name of this run in file names and leaderboards (default: the encoder name), "
                                    "e.g. to score two checkpoints of one encoder side by side")

@@ -14,12 +14,17 @@ def write_suite_data(spec: AnySuite, root: Path, scale: float = 1.0, machines: i
     gen = spec.data.generator
     if gen is None:
         raise ImpactBenchError(f"suite {spec.name!r} has real data only; synthetic suites: "
-                               "dinos-synth, dcase2020-synth … dcase2024-synth, mimii-synth")
+                               "dinos-synth, dinos-anomaly-synth, dcase2020-synth … dcase2024-synth, mimii-synth, "
+                               "mimii-supervised-synth")
     if not 0 < scale <= 10:
         raise ImpactBenchError(f"--scale must be in (0, 10], got {scale}")
     if gen == "dinos-synth":
         from impact_bench.synth.dinos_synth import write_dinos_synth
         return write_dinos_synth(spec, root, scale, progress=progress)  # type: ignore[arg-type]
+    if gen == "dinos-anomaly-synth":  # the classes (and their Table 2 counts) of dinos-synth
+        from impact_bench.suites.catalog import get_suite
+        from impact_bench.synth.dinos_synth import write_dinos_anomaly_synth
+        return write_dinos_anomaly_synth(get_suite("dinos-synth"), root, scale, progress=progress)  # type: ignore[arg-type]
     assert isinstance(spec, AnomalySuiteSpec)
     types = {k: tuple(v[:machines] if machines else v) for k, v in spec.data.machines.items()}
     if gen == "dcase-synth":

@@ -174,16 +174,43 @@ def plan(spec: SuiteSpec, scale: float = 1.0, min_per_class: int = 10) -> list[P
     return clips
 
 
-def write_dinos_synth(spec: SuiteSpec, root: Path, scale: float = 1.0, progress: bool = True) -> int:
-    """Write the tree under ``root``; returns the number of clips. Existing identical files are kept."""
-    clips = plan(spec, scale)
-    for clip in tqdm(clips, desc="dinos-synth", unit="clip", disable=not progress):
-        folder = root / f"DINOS_Downstreams_{clip.split}" / clip.task.machine / clip.folder
+def _write(clips: list[PlannedClip], root: Path, machine_dir: Callable[[PlannedClip], str],
+           folder_of: Callable[[PlannedClip], str], index_offset: int, desc: str, progress: bool) -> int:
+    for clip in tqdm(clips, desc=desc, unit="clip", disable=not progress):
+        folder = root / f"DINOS_Downstreams_{clip.split}" / machine_dir(clip) / folder_of(clip)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / clip.filename
         if path.exists():
             continue
         tmp = path.with_suffix(".tmp.wav")
-        sf.write(str(tmp), synth_clip(clip.task, clip.index, clip.sensor), ph.SR, subtype="PCM_16")
+        sf.write(str(tmp), synth_clip(clip.task, clip.index + index_offset, clip.sensor), ph.SR, subtype="PCM_16")
         tmp.replace(path)
     return len(clips)
+
+
+def write_dinos_synth(spec: SuiteSpec, root: Path, scale: float = 1.0, progress: bool = True) -> int:
+    """Write the tree under ``root``; returns the number of clips. Existing identical files are kept."""
+    return _write(plan(spec, scale), root, lambda c: c.task.machine, lambda c: c.folder, 0, "dinos-synth", progress)
+
+
+ANOMALY_INDEX_OFFSET = 1_000_000  # the anomaly folders hold other recordings of the same classes
+
+
+def anomaly_folder(task: TaskSpec, folder: str) -> str:
+    """Class folder inside ``<Machine>_anomaly/``: the authors' normal-class names where the operating
+    point matches one (their numbering differs from Table 2's order), the classification name otherwise."""
+    from impact_bench.anomaly.dataset import DINOS_NORMAL
+    if task.machine == "Yornew":
+        for name in DINOS_NORMAL["Yornew_anomaly"]:
+            depth, _tool, _mrr, rpm, state = name.split("-", 1)[1].split("_")
+            if (float(depth), int(rpm), state == "chatter") == (task.cutting_depth_mm, task.rpm, task.chatter == "Y"):
+                return name
+    return folder
+
+
+def write_dinos_anomaly_synth(spec: SuiteSpec, root: Path, scale: float = 1.0, progress: bool = True) -> int:
+    """``Yornew_anomaly/`` and ``ColdSpray_anomaly/`` under both split folders (the release's anomaly
+    tasks): every Yornew and ColdSpray class, the authors' normal classes by their names."""
+    clips = [c for c in plan(spec, scale) if c.task.machine in ("Yornew", "ColdSpray")]
+    return _write(clips, root, lambda c: f"{c.task.machine}_anomaly", lambda c: anomaly_folder(c.task, c.folder),
+                  ANOMALY_INDEX_OFFSET, "dinos-anomaly-synth", progress)
