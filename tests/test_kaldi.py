@@ -46,10 +46,13 @@ def test_banks_are_kaldi_triangles_and_dither_leaves_the_global_rng_alone():
     banks = mel_banks(FbankConfig(num_mel_bins=128))
     assert banks.shape == (128, 257) and float(banks[:, -1].abs().max()) == 0.0 and float(banks.max()) <= 1.0
     assert float(banks[:, 0].max()) == 0.0 and float(banks[0, 1]) > 0  # 0 Hz < low_freq 20 Hz < 31.25 Hz
+    x = torch.randn(16000, generator=torch.Generator().manual_seed(0))
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    fbank(torch.randn(16000), FbankConfig(dither=1.0), generator=torch.Generator().manual_seed(1))
+    a = fbank(x, FbankConfig(dither=1.0), generator=torch.Generator().manual_seed(1))
     assert torch.equal(before, torch.get_rng_state())
+    b = fbank(x, FbankConfig(dither=1.0), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and not torch.equal(a, fbank(x, FbankConfig()))
 
 
 def test_bad_options_are_clear_errors():
