@@ -27,6 +27,9 @@ BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, descrip
                      "mean + std of 128 log-mel bands; weight-free reference"),
     "impact": ("impact_bench.impact.adapter:ImpactAdapter", "MIT (code); weights: as their trainer licenses them",
                "IMPACT last-layer CLS, 384-d; --checkpoint from `impact-bench train` or the authors' file"),
+    "beats": ("impact_bench.baselines.beats:BeatsEncoder", "MIT (microsoft/unilm: code and weights)",
+              "BEATs iter3/iter3+ (pre-trained or AS2M fine-tuned), mean of last-layer tokens, 768-d; --checkpoint "
+              "BEATs_iter3*.pt"),
     "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
                   "openSMILE research licence: NON-COMMERCIAL use only",
                   "openSMILE ComParE_2016 functionals, 6,373-d (needs the [opensmile] extra)"),

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from impact_bench.errors import EncoderError
+from impact_bench.checkpoints import SHOWN, CheckpointError, load_state_strict, numpy_scalar_globals
+from impact_bench.checkpoints import read_checkpoint as _read
 from impact_bench.impact.config import ImpactConfig, from_dict, preset
 from impact_bench.impact.model import ImpactEncoder
 from impact_bench.impact.objective import is_decoder_key
@@ -29,43 +29,12 @@ from impact_bench.impact.objective import is_decoder_key
 FORMAT = "impact-bench/impact-checkpoint"
 FORMAT_VERSION = 1
 AUTHORS_FILE = "impact_DINOS_epoch_0010.pth"  # DINOS downstream default backbone path (facts §2.3)
-SHOWN = 8  # mismatches listed per category
-
-
-class CheckpointError(EncoderError):
-    """A checkpoint file cannot be read, or does not fit the model."""
-
-
-def _safe_globals() -> list[Any]:
-    """The narrow allow-list for weights_only loading: types the authors' files carry besides tensors —
-    ``torch_version`` (a str subclass) and NumPy scalars in ``metrics`` (reconstructor + dtypes)."""
-    import numpy as np
-    scalar = getattr(getattr(np, "_core", np.core), "multiarray").scalar
-    dtypes = [type(np.dtype(t)) for t in ("float64", "float32", "float16", "int64", "int32", "bool")]
-    return [torch.torch_version.TorchVersion, scalar, np.dtype, *dtypes]
+__all__ = ["CheckpointError", "read_checkpoint", "load_encoder", "write_atomic"]
 
 
 def read_checkpoint(path: str | Path, trust: bool = False) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file does not exist")
-    try:
-        if trust:
-            return torch.load(path, map_location="cpu", weights_only=False)
-        with torch.serialization.safe_globals(_safe_globals()):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        try:
-            allowed = {f"{g.__module__}.{g.__qualname__}" for g in _safe_globals()}
-            extra = [g for g in torch.serialization.get_unsafe_globals_in_checkpoint(path) if g not in allowed]
-        except Exception as inner:  # not a torch zip file at all
-            raise CheckpointError(f"{path}: not a readable torch checkpoint: {exc}") from inner
-        raise CheckpointError(
-            f"{path}: loading needs Python objects outside the tensor/container allow-list "
-            f"({', '.join(extra) if extra else 'see torch.load'}). Only if you trust the file's source, pass "
-            f"--trust-checkpoint (full pickle: the file can run code).") from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable torch checkpoint: {type(exc).__name__}: {exc}") from exc
+    """Allow-list: ``torch_version`` (a str subclass) and NumPy scalars in the authors' ``metrics``."""
+    return _read(path, trust, numpy_scalar_globals())
 
 
 def write_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -114,21 +83,8 @@ def load_strict(model: ImpactEncoder, state: dict[str, torch.Tensor], path: Path
     """Load encoder keys strictly; returns how many decoder keys were dropped."""
     encoder_keys = {k: v for k, v in state.items() if not is_decoder_key(k)}
     dropped = len(state) - len(encoder_keys)
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in encoder_keys]
-    unexpected = [k for k in encoder_keys if k not in expected]
-    shapes = [f"{k}: file {tuple(encoder_keys[k].shape)} vs model {tuple(v.shape)}"
-              for k, v in expected.items() if k in encoder_keys and encoder_keys[k].shape != v.shape]
-    if missing or unexpected or shapes:
-        parts = []
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", shapes)):
-            if items:
-                more = f" … and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-                parts.append(f"{label} ({len(items)}): {', '.join(items[:SHOWN])}{more}")
-        raise CheckpointError(f"{path}: checkpoint does not fit the IMPACT encoder "
-                              f"(E={model.cfg.model.embed_dim}, depth={model.cfg.model.depth}, "
-                              f"stem_norm={model.cfg.model.stem_norm}):\n  " + "\n  ".join(parts))
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in encoder_keys.items()}, strict=True)
+    load_state_strict(model, encoder_keys, path, f"IMPACT encoder (E={model.cfg.model.embed_dim}, "
+                      f"depth={model.cfg.model.depth}, stem_norm={model.cfg.model.stem_norm})")
     return dropped
 
 
