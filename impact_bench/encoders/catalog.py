@@ -18,6 +18,7 @@ from typing import Any, Callable
 from impact_bench.encoders.protocol import Encoder
 from impact_bench.errors import EncoderError, RegistryError
 from impact_bench.registry import Registry, import_target
+from impact_bench.weights import MANIFESTS, locate
 
 ENTRY_POINT_GROUP = "impact_bench.encoders"
 NO_PLUGINS_ENV = "IMPACT_BENCH_NO_PLUGINS"
@@ -101,6 +102,9 @@ def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cp
     ``factory``: one already returned by :func:`resolve_factory` for ``spec``."""
     factory = factory if factory is not None else resolve_factory(spec, autoload)
     kwargs: dict[str, Any] = dict(options or {})
+    if checkpoint is None and spec in MANIFESTS and "random_init_seed" not in kwargs:  # see impact-bench weights
+        found = locate(spec).found
+        checkpoint = None if found is None else str(found)
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):

@@ -1,0 +1,73 @@
+"""Where each adapter's official weights are looked for, and what was found.
+
+Every adapter with downloadable weights has a :class:`WeightsManifest`: the official file names, where
+they are published, the licence and, where known, sha256 digests. Without ``--checkpoint`` a file is
+looked for, in order, at the manifest's environment variable (a file, or a folder holding one of the
+expected names) and in ``<cache>/weights/<encoder>/`` (cache: ``$IMPACT_BENCH_CACHE`` or
+``~/.cache/impact-bench``). Nothing is downloaded: the weights live on sites users reach themselves.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from impact_bench.cache import default_cache_root
+
+
+@dataclass(frozen=True)
+class WeightsManifest:
+    encoder: str
+    files: tuple[str, ...]          # official file names, preferred first
+    source: str                     # where users download them
+    licence: str
+    sha256: dict[str, str] = field(default_factory=dict)  # published digests, where known
+    note: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"IMPACT_BENCH_{self.encoder.upper().replace('-', '_')}_CHECKPOINT"
+
+    def cache_dir(self) -> Path:
+        return default_cache_root() / "weights" / self.encoder
+
+
+MANIFESTS: dict[str, WeightsManifest] = {m.encoder: m for m in (
+    WeightsManifest("impact", ("impact_DINOS_epoch_0010.pth",),
+                    "the IMPACT authors (DINOS downstream default backbone), or `impact-bench train`",
+                    "as licensed by whoever trained them"),
+    WeightsManifest("beats", ("BEATs_iter3_plus_AS2M.pt", "BEATs_iter3.pt", "BEATs_iter3_plus_AS20K.pt",
+                              "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt",
+                              "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt"),
+                    "github.com/microsoft/unilm/tree/master/beats (README download links)",
+                    "MIT (microsoft/unilm LICENSE)"),
+)}
+
+
+@dataclass
+class Lookup:
+    manifest: WeightsManifest
+    found: Path | None
+    how: str                         # "--checkpoint", the env var, "cache", or "" when nothing was found
+    searched: list[str]
+
+
+def _in_folder(folder: Path, names: tuple[str, ...]) -> Path | None:
+    return next((folder / n for n in names if (folder / n).is_file()), None)
+
+
+def locate(encoder: str, checkpoint: str | Path | None = None) -> Lookup:
+    m = MANIFESTS[encoder]
+    searched: list[str] = []
+    if checkpoint is not None:
+        return Lookup(m, Path(checkpoint), "--checkpoint", [str(checkpoint)])
+    env = os.environ.get(m.env_var)
+    if env:
+        p = Path(env)
+        hit = p if p.is_file() else (_in_folder(p, m.files) if p.is_dir() else None)
+        searched.append(f"${m.env_var}={env}")
+        if hit:
+            return Lookup(m, hit, f"${m.env_var}", searched)
+    searched.append(str(m.cache_dir()))
+    hit = _in_folder(m.cache_dir(), m.files)
+    return Lookup(m, hit, "cache" if hit else "", searched)
