@@ -22,6 +22,7 @@ class WeightsManifest:
     source: str                     # where users download them
     licence: str
     sha256: dict[str, str] = field(default_factory=dict)  # published digests, where known
+    sha256_prefix: dict[str, str] = field(default_factory=dict)  # torch.hub-style file names: digest prefix
     note: str = ""
 
     @property
@@ -41,6 +42,12 @@ MANIFESTS: dict[str, WeightsManifest] = {m.encoder: m for m in (
                               "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt"),
                     "github.com/microsoft/unilm/tree/master/beats (README download links)",
                     "MIT (microsoft/unilm LICENSE)"),
+    WeightsManifest("vggish", ("vggish-10086976.pth",),
+                    "github.com/harritaylor/torchvggish releases v0.1 (PCA: vggish_pca_params-970ea276.pth, or the "
+                    "TF vggish_pca_params.npz, for --encoder-opt pca=FILE)",
+                    "Apache-2.0 (tensorflow/models, torchvggish)",
+                    sha256_prefix={"vggish-10086976.pth": "10086976",  # torch.hub names carry the sha256 prefix
+                                   "vggish_pca_params-970ea276.pth": "970ea276"}),
 )}
 
 

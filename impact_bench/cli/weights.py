@@ -37,9 +37,13 @@ def main(args: argparse.Namespace) -> int:
         found = f"{look.found} (via {look.how})" if look.found else "not found"
         if look.found and args.sha256:
             digest = file_sha256(look.found)
-            known = m.sha256.get(look.found.name)
-            found += f"\nsha256 {digest[:16]}… " + ("(no published digest)" if known is None else
-                                                  "(matches)" if known == digest else "(DIFFERS from published)")
+            known, prefix = m.sha256.get(look.found.name), m.sha256_prefix.get(look.found.name)
+            if known is None and prefix is None:
+                verdict = "(no published digest)"
+            else:
+                ok = digest == known if known is not None else digest.startswith(str(prefix))
+                verdict = "(matches)" if ok else "(DIFFERS from published)"
+            found += f"\nsha256 {digest[:16]}… {verdict}"
         rows.append([n, "\n".join(m.files), f"${m.env_var}\n{m.cache_dir()}", found, m.source, m.licence])
     print(tabulate(rows, headers=["encoder", "expected files", "looked for in", "found", "source", "licence"],
                    tablefmt="grid"))

@@ -31,6 +31,8 @@ BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, descrip
     "beats": ("impact_bench.baselines.beats:BeatsEncoder", "MIT (microsoft/unilm: code and weights)",
               "BEATs iter3/iter3+ (pre-trained or AS2M fine-tuned), mean of last-layer tokens, 768-d; --checkpoint "
               "BEATs_iter3*.pt"),
+    "vggish": ("impact_bench.baselines.vggish:VggishEncoder", "Apache-2.0 (tensorflow/models; torchvggish port)",
+               "VGGish 128-d pre-activation embedding, mean over 0.96-s examples; --checkpoint vggish-10086976.pth"),
     "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
                   "openSMILE research licence: NON-COMMERCIAL use only",
                   "openSMILE ComParE_2016 functionals, 6,373-d (needs the [opensmile] extra)"),
