@@ -10,8 +10,9 @@ from impact_bench.runner import RunRequest, run
 
 def add_common_encoder_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoder", required=True,
-                   help="registered name (see `impact-bench list encoders`), pkg.module:Class, or path/to/file.py:Class")
-    p.add_argument("--checkpoint", help="weights file for the encoder")
+                   help="registered name (see `impact-bench list encoders`), pkg.module:Class, path/to/file.py:Class, "
+                        "or hear:MODULE (any HEAR-API module)")
+    p.add_argument("--checkpoint", help="weights file for the encoder (default: where `impact-bench weights` finds one)")
     p.add_argument("--encoder-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="encoder option, repeatable (e.g. --encoder-opt sample_rate=16000)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")

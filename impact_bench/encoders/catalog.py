@@ -15,6 +15,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable
 
+from impact_bench.encoders.hear import PREFIX as HEAR_PREFIX
+from impact_bench.encoders.hear import hear_factory
 from impact_bench.encoders.protocol import Encoder
 from impact_bench.errors import EncoderError, RegistryError
 from impact_bench.registry import Registry, import_target
@@ -80,6 +82,11 @@ def _load_from_file(path_str: str, attr: str) -> Any:
 
 def resolve_factory(spec: str, autoload: bool = True) -> Callable[..., Encoder]:
     """Turn ``--encoder`` text into a factory (a class or function returning an encoder)."""
+    if spec.startswith(HEAR_PREFIX):  # hear:MODULE, any HEAR-API module
+        module = spec[len(HEAR_PREFIX):]
+        if not module:
+            raise EncoderError("--encoder hear:MODULE needs a module name, e.g. hear:hearbaseline.naive")
+        return hear_factory(module)
     if ":" in spec:
         target, _, attr = spec.rpartition(":")
         if target.endswith(".py") or "/" in target or os.sep in target:
