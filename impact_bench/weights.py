@@ -69,7 +69,9 @@ def locate(encoder: str, checkpoint: str | Path | None = None) -> Lookup:
     if checkpoint is not None:
         return Lookup(m, Path(checkpoint), "--checkpoint", [str(checkpoint)])
     env = os.environ.get(m.env_var)
-    if env:
+    if not env:
+        searched.append(f"${m.env_var} (unset)")
+    else:
         p = Path(env)
         hit = p if p.is_file() else (_in_folder(p, m.files) if p.is_dir() else None)
         searched.append(f"${m.env_var}={env}")

@@ -106,3 +106,17 @@ def test_iter3_architecture_has_the_official_size():
         model = BEATs(cfg)
     n = sum(p.numel() for p in model.parameters())  # the shared bias table counted once
     assert round(n / 1e6, 2) == 90.31 and len(model.state_dict()) == 250  # facts §1.2: 90.31 M, 250 entries
+
+
+@pytest.mark.slow
+def test_full_size_random_checkpoint_in_the_official_layout_loads_and_embeds(tmp_path):
+    from impact_bench.baselines.beats import CONFIG_DEFAULTS
+    cfg = {"input_patch_size": 16, "deep_norm": True, "relative_position_embedding": True, "max_distance": 800,
+           "gru_rel_pos": True, "encoder_layerdrop": 0.05, "layer_wise_gradient_decay_ratio": 0.6}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        state = BEATs({**CONFIG_DEFAULTS, **cfg}).state_dict()
+    torch.save({"cfg": cfg, "model": state}, tmp_path / "BEATs_iter3.pt")
+    enc = build_encoder("beats", checkpoint=str(tmp_path / "BEATs_iter3.pt"))
+    out = enc.embed(np.random.default_rng(0).standard_normal((2, 16000)).astype(np.float32) * 0.1)
+    assert out.shape == (2, 768) and np.isfinite(out).all()

@@ -54,3 +54,12 @@ def test_weights_cli_lists_every_manifest(tmp_path):
 def test_every_manifest_names_files_source_and_licence(name):
     m = MANIFESTS[name]
     assert m.files and m.source and m.licence and m.env_var.startswith("IMPACT_BENCH_")
+
+
+def test_missing_checkpoint_error_says_where_it_looked(tmp_path):
+    from impact_bench.errors import EncoderError
+    with pytest.raises(EncoderError) as err:
+        build_encoder("beats")
+    msg = str(err.value)
+    assert "microsoft/unilm" in msg and "$IMPACT_BENCH_BEATS_CHECKPOINT (unset)" in msg
+    assert str(Path(tmp_path / "cache") / "weights" / "beats") in msg

@@ -111,9 +111,10 @@ def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cp
     ``factory``: one already returned by :func:`resolve_factory` for ``spec``."""
     factory = factory if factory is not None else resolve_factory(spec, autoload)
     kwargs: dict[str, Any] = dict(options or {})
+    searched: list[str] = []
     if checkpoint is None and spec in MANIFESTS and "random_init_seed" not in kwargs:  # see impact-bench weights
-        found = locate(spec).found
-        checkpoint = None if found is None else str(found)
+        look = locate(spec)
+        checkpoint, searched = (None if look.found is None else str(look.found)), look.searched
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -130,7 +131,10 @@ def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cp
         raise EncoderError(f"encoder {spec!r} has no option(s) {unknown}; it accepts {sorted(params)}")
     try:
         encoder = factory(**kwargs)
-    except EncoderError:
+    except EncoderError as exc:
+        if searched and checkpoint is None:  # say where we looked, not only where the file comes from
+            raise EncoderError(f"{exc}. Looked for {' or '.join(MANIFESTS[spec].files[:2])}"
+                               f"{' …' if len(MANIFESTS[spec].files) > 2 else ''} in: {'; '.join(searched)}") from exc
         raise
     except Exception as exc:
         raise EncoderError(f"building encoder {spec!r} failed: {type(exc).__name__}: {exc}") from exc
