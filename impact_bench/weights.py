@@ -42,6 +42,13 @@ MANIFESTS: dict[str, WeightsManifest] = {m.encoder: m for m in (
                               "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt"),
                     "github.com/microsoft/unilm/tree/master/beats (README download links)",
                     "MIT (microsoft/unilm LICENSE)"),
+    WeightsManifest("audiomae", ("pretrained.pth",),
+                    "github.com/facebookresearch/AudioMAE README (ViT-B, AS-2M pre-trained; Google Drive link)",
+                    "CC BY-NC 4.0 (LICENSE file; the README says CC-BY 4.0): non-commercial"),
+    WeightsManifest("audiomae-ft", ("finetuned.pth",),
+                    "github.com/facebookresearch/AudioMAE README (ViT-B, AS-2M pre-trained + AS-2M fine-tuned), "
+                    "or your own fine-tune on DINOS",
+                    "CC BY-NC 4.0 (LICENSE file): non-commercial"),
     WeightsManifest("vggish", ("vggish-10086976.pth",),
                     "github.com/harritaylor/torchvggish releases v0.1 (PCA: vggish_pca_params-970ea276.pth, or the "
                     "TF vggish_pca_params.npz, for --encoder-opt pca=FILE)",

@@ -33,6 +33,11 @@ BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, descrip
     "beats": ("impact_bench.baselines.beats:BeatsEncoder", "MIT (microsoft/unilm: code and weights)",
               "BEATs iter3/iter3+ (pre-trained or AS2M fine-tuned), mean of last-layer tokens, 768-d; --checkpoint "
               "BEATs_iter3*.pt"),
+    "audiomae": ("impact_bench.baselines.audiomae:AudioMAEEncoder", "CC BY-NC 4.0: NON-COMMERCIAL (AudioMAE LICENSE)",
+                 "AudioMAE ViT-B/16 AS-2M pre-trained, mean of normed patch tokens, 768-d; --checkpoint pretrained.pth"),
+    "audiomae-ft": ("impact_bench.baselines.audiomae:AudioMAEFinetunedEncoder",
+                    "CC BY-NC 4.0: NON-COMMERCIAL (AudioMAE LICENSE)",
+                    "AudioMAE ViT-B/16 fine-tuned (AS-2M or your DINOS fine-tune), fc_norm(mean patch token), 768-d"),
     "vggish": ("impact_bench.baselines.vggish:VggishEncoder", "Apache-2.0 (tensorflow/models; torchvggish port)",
                "VGGish 128-d pre-activation embedding, mean over 0.96-s examples; --checkpoint vggish-10086976.pth"),
     "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
