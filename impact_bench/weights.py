@@ -49,6 +49,9 @@ MANIFESTS: dict[str, WeightsManifest] = {m.encoder: m for m in (
                     "github.com/facebookresearch/AudioMAE README (ViT-B, AS-2M pre-trained + AS-2M fine-tuned), "
                     "or your own fine-tune on DINOS",
                     "CC BY-NC 4.0 (LICENSE file): non-commercial"),
+    WeightsManifest("opera-gt", ("encoder-operaGT.ckpt",),
+                    "Hugging Face model repo evelyn0414/OPERA (file encoder-operaGT.ckpt)",
+                    "code MIT (OPERA LICENSE.txt); weights: not stated, pre-training data include CC BY-NC sets"),
     WeightsManifest("vggish", ("vggish-10086976.pth",),
                     "github.com/harritaylor/torchvggish releases v0.1 (PCA: vggish_pca_params-970ea276.pth, or the "
                     "TF vggish_pca_params.npz, for --encoder-opt pca=FILE)",

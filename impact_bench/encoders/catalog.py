@@ -38,6 +38,10 @@ BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, descrip
     "audiomae-ft": ("impact_bench.baselines.audiomae:AudioMAEFinetunedEncoder",
                     "CC BY-NC 4.0: NON-COMMERCIAL (AudioMAE LICENSE)",
                     "AudioMAE ViT-B/16 fine-tuned (AS-2M or your DINOS fine-tune), fc_norm(mean patch token), 768-d"),
+    "opera-gt": ("impact_bench.baselines.opera:OperaGTEncoder",
+                 "code MIT; weights licence unclear (research only)",
+                 "OPERA-GT ViT-S/4 respiratory MAE, trimmed + repeat-padded 8.18-s chunks, 384-d; --checkpoint "
+                 "encoder-operaGT.ckpt"),
     "vggish": ("impact_bench.baselines.vggish:VggishEncoder", "Apache-2.0 (tensorflow/models; torchvggish port)",
                "VGGish 128-d pre-activation embedding, mean over 0.96-s examples; --checkpoint vggish-10086976.pth"),
     "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
