@@ -30,7 +30,23 @@ def _vggish(tmp) -> str:
     return str(tmp / "vggish-10086976.pth")
 
 
-ADAPTERS = {"logmel-stats": None, "beats": _beats, "vggish": _vggish}
+def _audiomae(tmp) -> str:
+    from impact_bench.baselines.vit import ViT
+    with torch.random.fork_rng(devices=[]):
+        torch.save({"model": ViT(patch=16, dim=768, depth=12, heads=12, hidden=3072, tokens=512).state_dict()},
+                   tmp / "pretrained.pth")
+    return str(tmp / "pretrained.pth")
+
+
+def _opera_gt(tmp) -> str:
+    from impact_bench.baselines.vit import ViT
+    with torch.random.fork_rng(devices=[]):
+        torch.save({"state_dict": ViT(patch=4, dim=384, depth=12, heads=6, hidden=1536, tokens=1024).state_dict()},
+                   tmp / "encoder-operaGT.ckpt")
+    return str(tmp / "encoder-operaGT.ckpt")
+
+
+ADAPTERS = {"logmel-stats": None, "beats": _beats, "vggish": _vggish, "audiomae": _audiomae, "opera-gt": _opera_gt}
 
 
 @pytest.mark.parametrize("name", list(ADAPTERS))
