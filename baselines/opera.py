@@ -1,4 +1,4 @@
-"""``opera-gt``: OPERA-GT (evelyn0414/OPERA, MAE ViT-S/4 on respiratory sounds) on its official input.
+"""``opera-gt`` / ``opera-ct``: OPERA's respiratory encoders (evelyn0414/OPERA) on their official input.
 
 Facts: ``shared/facts/impact-eat-opera.md`` §3 and ``encoders.md`` §3 (``src/util.py``,
 ``src/benchmark/model_util.py::extract_opera_feature``). Per clip at 16 kHz (librosa semantics, written here
@@ -16,6 +16,11 @@ in NumPy/torch — librosa is not a dependency):
    then LayerNorm — 384-d; chunks with < 16 frames skipped; chunk embeddings averaged.
 Checkpoint: Lightning ``encoder-operaGT.ckpt``, weights in ``state_dict`` (un-prefixed MAE keys); the MAE
 decoder keys are dropped explicitly and the encoder keys loaded strictly (OPERA's own loader is strict=False).
+
+OPERA-CT (``Cola(encoder="htsat")``, ``get_entire_signal_librosa(pad=True, input_sec=8)``): the trimmed clip
+whole — front repeat-padded to 8 s when shorter — as one mel image (T = 251 for 8 s) → HTS-AT tiny → latent
+mean, 768-d. Keys ``encoder.encoder.htsat.*`` are loaded strictly after stripping that prefix; Cola's
+projection heads (``g``, ``layer_norm``, ``linear``, ``middle``) are dropped explicitly.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from impact_bench.baselines.htsat import HTSAT, check_buffers, config_from_state
 from impact_bench.baselines.vit import ViT
 from impact_bench.cache import file_sha256
 from impact_bench.checkpoints import CheckpointError, load_state_strict, numpy_scalar_globals, read_checkpoint
@@ -35,7 +41,10 @@ TRIM_FRAME, TRIM_HOP, TOP_DB = 1600, 800, 60.0   # get_split_signal_librosa: FRA
 GT_SECONDS = 8.18                                # benchmark input_sec for OPERA-GT (256 frames)
 N_FFT, HOP, N_MELS, F_MIN, F_MAX = 1024, 512, 64, 50.0, 8000.0  # pre_process_audio_mel_t(f_max=8000)
 MIN_FRAMES = 16                                  # extract_opera_feature: x.shape[0] >= 16
-FILES = ("encoder-operaGT.ckpt",)
+CT_SECONDS = 8.0                                 # benchmark --min_len_htsat default
+CT_PREFIX = "encoder.encoder.htsat."             # Cola → EncoderHTSAT → HTSATWrapper → htsat
+CT_HEADS = ("g.", "layer_norm.", "linear.", "middle.")  # Cola projection heads, unused for dim=768 features
+FILES = ("encoder-operaGT.ckpt", "encoder-operaCT.ckpt")
 
 
 def trim(y: np.ndarray) -> np.ndarray:
@@ -165,6 +174,53 @@ class OperaGTEncoder:
         if not feats:
             raise EncoderError(f"opera-gt: no chunk with ≥ {MIN_FRAMES} mel frames")
         return np.mean(feats, axis=0)
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        return np.stack([self.embed_one(np.asarray(y, dtype=np.float32)) for y in batch]).astype(np.float32)
+
+
+class OperaCTEncoder:
+    """Frozen OPERA-CT: HTS-AT latent of the whole trimmed clip (front repeat-padded to 8 s)."""
+
+    name = "opera-ct"
+    version = "1"
+    license = OperaGTEncoder.license
+    description = "OPERA-CT HTS-AT tiny (respiratory contrastive), trimmed clip repeat-padded to 8 s, 768-d"
+    sample_rate = SR
+    min_input_seconds = 0.1
+    max_input_seconds: float | None = 32.0  # ≤ 1024 mel frames: longer clips have no latent in OPERA's code
+
+    def __init__(self, checkpoint: str | None = None, device: str = "cpu", trust_checkpoint: bool = False,
+                 trim_silence: bool = True) -> None:
+        if checkpoint is None:
+            raise EncoderError("encoder 'opera-ct' needs encoder-operaCT.ckpt (Hugging Face evelyn0414/OPERA)")
+        path = Path(checkpoint)
+        state = lightning_state(read_checkpoint(path, trust_checkpoint, numpy_scalar_globals()), path)
+        enc = {k[len(CT_PREFIX):]: v for k, v in state.items() if k.startswith(CT_PREFIX)}
+        other = [k for k in state if not k.startswith(CT_PREFIX) and not k.startswith(CT_HEADS)]
+        if not enc or other:
+            raise CheckpointError(f"{path}: expected Cola keys {CT_PREFIX}* (+ projection heads {list(CT_HEADS)}); "
+                                  + (f"unexpected: {other[:6]}" if other else f"first keys: {list(state)[:6]}"))
+        try:
+            self.model = HTSAT(config_from_state(enc))
+            check_buffers(self.model, enc, str(path))
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"{path}: not an HTS-AT encoder under {CT_PREFIX}: {exc}") from None
+        load_state_strict(self.model, enc, path, "OPERA-CT HTS-AT encoder")
+        self.device = torch.device(device)
+        self.model.eval().to(self.device)
+        self.embedding_dim = self.model.cfg.num_features
+        self.trim_silence = bool(trim_silence)
+        self.checkpoint_sha256 = file_sha256(path)
+        self.config = {"checkpoint_file": path.name, "trim_silence": self.trim_silence, "pad_seconds": CT_SECONDS,
+                       "heads_dropped": len(state) - len(enc)}
+
+    def embed_one(self, y: np.ndarray) -> np.ndarray:
+        y = trim(y) if self.trim_silence else y
+        if len(y) < int(CT_SECONDS * SR):
+            y = chunks(y, CT_SECONDS)[0]
+        with torch.inference_mode():
+            return self.model.latent(mel_image(y)[None].to(self.device))[0].float().cpu().numpy()
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         return np.stack([self.embed_one(np.asarray(y, dtype=np.float32)) for y in batch]).astype(np.float32)

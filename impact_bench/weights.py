@@ -49,6 +49,13 @@ MANIFESTS: dict[str, WeightsManifest] = {m.encoder: m for m in (
                     "github.com/facebookresearch/AudioMAE README (ViT-B, AS-2M pre-trained + AS-2M fine-tuned), "
                     "or your own fine-tune on DINOS",
                     "CC BY-NC 4.0 (LICENSE file): non-commercial"),
+    WeightsManifest("clap", ("630k-audioset-best.pt", "630k-best.pt", "630k-audioset-fusion-best.pt",
+                              "630k-fusion-best.pt"),
+                    "Hugging Face model repo lukewys/laion_clap (630k checkpoints; HTS-AT tiny)",
+                    "CC0-1.0 (model card; code CC0-1.0)"),
+    WeightsManifest("opera-ct", ("encoder-operaCT.ckpt",),
+                    "Hugging Face model repo evelyn0414/OPERA (file encoder-operaCT.ckpt)",
+                    "code MIT (OPERA LICENSE.txt); weights: not stated, pre-training data include CC BY-NC sets"),
     WeightsManifest("opera-gt", ("encoder-operaGT.ckpt",),
                     "Hugging Face model repo evelyn0414/OPERA (file encoder-operaGT.ckpt)",
                     "code MIT (OPERA LICENSE.txt); weights: not stated, pre-training data include CC BY-NC sets"),

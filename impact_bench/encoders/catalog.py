@@ -38,6 +38,12 @@ BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, descrip
     "audiomae-ft": ("impact_bench.baselines.audiomae:AudioMAEFinetunedEncoder",
                     "CC BY-NC 4.0: NON-COMMERCIAL (AudioMAE LICENSE)",
                     "AudioMAE ViT-B/16 fine-tuned (AS-2M or your DINOS fine-tune), fc_norm(mean patch token), 768-d"),
+    "clap": ("impact_bench.baselines.clap:ClapEncoder", "CC0-1.0 (LAION-CLAP code and weights)",
+             "LAION-CLAP 630k HTS-AT audio branch + projection, L2-normalised, 512-d (fusion and non-fusion files); "
+             "--checkpoint 630k-audioset-best.pt"),
+    "opera-ct": ("impact_bench.baselines.opera:OperaCTEncoder", "code MIT; weights licence unclear (research only)",
+                 "OPERA-CT HTS-AT tiny respiratory encoder, trimmed clip repeat-padded to 8 s, 768-d; --checkpoint "
+                 "encoder-operaCT.ckpt"),
     "opera-gt": ("impact_bench.baselines.opera:OperaGTEncoder",
                  "code MIT; weights licence unclear (research only)",
                  "OPERA-GT ViT-S/4 respiratory MAE, trimmed + repeat-padded 8.18-s chunks, 384-d; --checkpoint "
