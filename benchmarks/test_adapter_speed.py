@@ -46,7 +46,27 @@ def _opera_gt(tmp) -> str:
     return str(tmp / "encoder-operaGT.ckpt")
 
 
-ADAPTERS = {"logmel-stats": None, "beats": _beats, "vggish": _vggish, "audiomae": _audiomae, "opera-gt": _opera_gt}
+def _htsat_state():
+    from impact_bench.baselines.htsat import HTSAT, HtsatConfig
+    with torch.random.fork_rng(devices=[]):
+        return HTSAT(HtsatConfig()).state_dict()
+
+
+def _clap(tmp) -> str:
+    proj = torch.nn.Sequential(torch.nn.Linear(768, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512)).state_dict()
+    torch.save({"state_dict": {**{f"module.audio_branch.{k}": v for k, v in _htsat_state().items()},
+                               **{f"module.audio_projection.{k}": v for k, v in proj.items()}}}, tmp / "630k-best.pt")
+    return str(tmp / "630k-best.pt")
+
+
+def _opera_ct(tmp) -> str:
+    torch.save({"state_dict": {f"encoder.encoder.htsat.{k}": v for k, v in _htsat_state().items()}},
+               tmp / "encoder-operaCT.ckpt")
+    return str(tmp / "encoder-operaCT.ckpt")
+
+
+ADAPTERS = {"logmel-stats": None, "beats": _beats, "vggish": _vggish, "audiomae": _audiomae, "opera-gt": _opera_gt,
+            "opera-ct": _opera_ct, "clap": _clap}
 
 
 @pytest.mark.parametrize("name", list(ADAPTERS))

@@ -120,3 +120,10 @@ def test_full_size_random_checkpoint_in_the_official_layout_loads_and_embeds(tmp
     enc = build_encoder("beats", checkpoint=str(tmp_path / "BEATs_iter3.pt"))
     out = enc.embed(np.random.default_rng(0).standard_normal((2, 16000)).astype(np.float32) * 0.1)
     assert out.shape == (2, 768) and np.isfinite(out).all()
+
+
+def test_truncated_file_is_a_clear_error(tmp_path):
+    data = TINY.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="cut.pt: not a readable torch checkpoint"):
+        load_beats(tmp_path / "cut.pt")

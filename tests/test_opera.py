@@ -64,3 +64,18 @@ def test_vit_s4_has_the_official_size():
     with torch.random.fork_rng(devices=[]):
         vit = ViT(patch=4, dim=384, depth=12, heads=6, hidden=1536, tokens=1024)
     assert round(sum(p.numel() for p in vit.parameters()) / 1e6, 1) == 21.7  # facts §3.3: encoder ≈ 21.7 M
+
+
+@pytest.mark.slow
+def test_full_size_opera_files_load_and_embed(tmp_path):
+    from impact_bench.baselines.htsat import HTSAT, HtsatConfig
+    from impact_bench.baselines.vit import ViT
+    with torch.random.fork_rng(devices=[]):
+        gt = ViT(patch=4, dim=384, depth=12, heads=6, hidden=1536, tokens=1024).state_dict()
+        ct = HTSAT(HtsatConfig()).state_dict()
+    torch.save({"state_dict": {**gt, "mask_token": torch.zeros(1, 1, 256)}}, tmp_path / "encoder-operaGT.ckpt")
+    torch.save({"state_dict": {f"encoder.encoder.htsat.{k}": v for k, v in ct.items()}}, tmp_path / "encoder-operaCT.ckpt")
+    wave = (0.1 * np.random.default_rng(0).standard_normal((1, 16000))).astype(np.float32)
+    for name, f, dim in (("opera-gt", "encoder-operaGT.ckpt", 384), ("opera-ct", "encoder-operaCT.ckpt", 768)):
+        out = build_encoder(name, checkpoint=str(tmp_path / f)).embed(wave)
+        assert out.shape == (1, dim) and np.isfinite(out).all()
