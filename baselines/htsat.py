@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from impact_bench.baselines.vit import Mlp  # fc1 → exact GELU → fc2, as timm's and HTS-AT's
+
 
 @dataclass(frozen=True)
 class HtsatConfig:
@@ -91,15 +93,6 @@ class WindowAttention(nn.Module):
             nw = mask.shape[0]
             attn = (attn.view(bw // nw, nw, self.heads, n, n) + mask.unsqueeze(1).unsqueeze(0)).view(-1, self.heads, n, n)
         return self.proj((attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(bw, n, c))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class SwinBlock(nn.Module):

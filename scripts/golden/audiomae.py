@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kaldi_fbank import _source, load_kaldi  # noqa: E402
+from kaldi_fbank import add_kaldi_args, kaldi_from_args  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 TINY = dict(img_size=(1024, 128), patch_size=16, in_chans=1, embed_dim=48, depth=2, num_heads=4, mlp_ratio=4,
@@ -76,10 +76,9 @@ def reference_input(kaldi, wave: np.ndarray) -> torch.Tensor:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timm-wheel", type=Path, required=True)
-    ap.add_argument("--wheel", type=Path)
-    ap.add_argument("--kaldi-py", type=Path)
+    add_kaldi_args(ap)
     args = ap.parse_args()
-    kaldi = load_kaldi(_source(args)[0])
+    kaldi = kaldi_from_args(args)
     site = Path(tempfile.mkdtemp())
     zipfile.ZipFile(args.timm_wheel).extractall(site)
     sys.meta_path.insert(0, _StubFinder())

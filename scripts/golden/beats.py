@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kaldi_fbank import _source, load_kaldi  # noqa: E402
+from kaldi_fbank import add_kaldi_args, kaldi_from_args  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 TINY_CFG = {  # iter3 keys and structure (facts encoders.md §1.2), toy sizes
@@ -37,10 +37,9 @@ TINY_CFG = {  # iter3 keys and structure (facts encoders.md §1.2), toy sizes
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--beats-dir", type=Path, required=True)
-    ap.add_argument("--wheel", type=Path)
-    ap.add_argument("--kaldi-py", type=Path)
+    add_kaldi_args(ap)
     args = ap.parse_args()
-    kaldi = load_kaldi(_source(args)[0])
+    kaldi = kaldi_from_args(args)
     pkg = sys.modules["torchaudio"]
     pkg.compliance = types.ModuleType("torchaudio.compliance")  # type: ignore[attr-defined]
     pkg.compliance.kaldi = kaldi  # type: ignore[attr-defined]

@@ -63,6 +63,16 @@ def _source(args: argparse.Namespace) -> tuple[str, str]:
     return path.read_text(encoding="utf-8"), str(path)
 
 
+def add_kaldi_args(ap: argparse.ArgumentParser) -> None:
+    """--wheel / --kaldi-py: where torchaudio's kaldi.py comes from (shared by the golden scripts)."""
+    ap.add_argument("--wheel", type=Path, help="a torchaudio wheel (pip download torchaudio==2.11.0 --no-deps)")
+    ap.add_argument("--kaldi-py", type=Path, help="a torchaudio/compliance/kaldi.py file")
+
+
+def kaldi_from_args(args: argparse.Namespace) -> types.ModuleType:
+    return load_kaldi(_source(args)[0])
+
+
 def load_kaldi(text: str) -> types.ModuleType:
     sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))
     mod = types.ModuleType("torchaudio_kaldi_reference")
@@ -82,8 +92,7 @@ def waveforms() -> dict[str, np.ndarray]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--wheel", type=Path)
-    ap.add_argument("--kaldi-py", type=Path)
+    add_kaldi_args(ap)
     args = ap.parse_args()
     text, origin = _source(args)
     kaldi = load_kaldi(text)
