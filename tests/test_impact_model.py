@@ -126,6 +126,27 @@ def test_target_norm_options():
         cfg.replace(objective={"target_norm": "batch"})
 
 
+def test_utterance_target_options():
+    from impact_bench.impact.objective import pretraining_loss
+    cfg = preset("reference").replace(model={"embed_dim": 64, "depth": 2, "num_heads": 4},
+                                      objective={"clones": 2, "decoder_dim": 32})
+    student = ImpactStudent(cfg)
+    teacher = make_teacher(student)
+    spec = torch.randn(2, 1, 128, 128)
+    rng = np.random.default_rng(0)
+    keep = torch.as_tensor(np.stack([keep_indices(cfg.grid, cfg.num_keep, 2, 4, rng) for _ in range(2)]))
+    tokens = student.patch_tokens(spec).repeat_interleave(2, dim=0)
+    _, s_cls = student.forward_masked(tokens, keep.reshape(4, -1))
+    y = teacher_targets(teacher, spec, "none")
+    for target, want in (("cls", y[:, 0]), ("patch_mean", y[:, 1:].mean(dim=1))):
+        student.cfg = cfg.replace(objective={"utterance_target": target})
+        got = pretraining_loss(student, teacher, spec, keep)["utter"]
+        expected = torch.nn.functional.mse_loss(s_cls, want.repeat_interleave(2, dim=0))
+        torch.testing.assert_close(got, expected.detach())
+    with pytest.raises(ConfigError, match=re.escape("objective.utterance_target: cls | patch_mean")):
+        cfg.replace(objective={"utterance_target": "mean"})
+
+
 def authors_state(e: int = 384, depth: int = 8, dd: int = 256) -> dict[str, torch.Tensor]:
     """An authors'-format student state dict built from the documented names/shapes (facts §2.6)."""
     g = torch.Generator().manual_seed(0)

@@ -69,6 +69,10 @@ class ObjectiveConfig:
     # teacher layer's patch outputs are instance-normalised over tokens and its CLS layer-normalised,
     # then the layer average is layer-normalised. Not in IMPACT's sources; an anti-collapse option.
     target_norm: str = "none"
+    # Utterance target. "cls": the teacher's CLS averaged over its layers (authors' code, both presets).
+    # "patch_mean": the mean over patches of the (normalised) layer-averaged teacher targets — EAT's
+    # utterance target (Chen et al. 2024, §3.2); not in IMPACT's sources.
+    utterance_target: str = "cls"
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,7 @@ def validate(cfg: ImpactConfig) -> None:
         (o.frame_loss in ("mse", "huber"), "objective.frame_loss: mse | huber"),
         (o.ema_every in ("step", "epoch"), "objective.ema_every: step | epoch"),
         (o.target_norm in ("none", "instance"), "objective.target_norm: none | instance"),
+        (o.utterance_target in ("cls", "patch_mean"), "objective.utterance_target: cls | patch_mean"),
         (f.waveform_norm in ("none", "rms-zscore"), "frontend.waveform_norm: none | rms-zscore"),
         (o.clones >= 1 and o.decoder_depth >= 2, "objective.clones >= 1 and decoder_depth >= 2"),
         (o.frame_target != "reconstruction" or (o.decoder_dim % 4 == 0 and cfg.grid * 32 == f.n_mels),

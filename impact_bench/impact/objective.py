@@ -166,7 +166,8 @@ def pretraining_loss(student: ImpactStudent, teacher: ImpactEncoder, spec: torch
     tokens = student.patch_tokens(spec).repeat_interleave(k, dim=0)
     keep_flat = keep.reshape(b * k, -1)
     pred, s_cls = student.forward_masked(tokens, keep_flat)
-    utter = F.mse_loss(s_cls.float(), target[:, 0].float().repeat_interleave(k, dim=0))
+    u_target = target[:, 0] if cfg.utterance_target == "cls" else target[:, 1:].mean(dim=1)
+    utter = F.mse_loss(s_cls.float(), u_target.float().repeat_interleave(k, dim=0))
     if cfg.frame_target == "features":
         masked = masked_tokens(keep_flat, student.grid ** 2)
         pred_tokens = pred.flatten(2).transpose(1, 2)  # (N, G², E)
