@@ -56,6 +56,7 @@ def test_opera_ct_equals_operas_pipeline_on_laion_htsat(tmp_path):
     for key, frames in (("o2s", 251), ("o8_5s", 266)):  # 2 s padded to 8 s → 251 frames; 8.5 s whole → 266
         assert int(GOLDEN[f"frames_{key}"]) == frames
         np.testing.assert_allclose(enc.embed(GOLDEN[f"wave_{key}"][None])[0], GOLDEN[f"latent_{key}"], atol=1e-4)
+    assert_conforms(enc)
 
 
 def test_clap_input_handling():
