@@ -97,7 +97,8 @@ def per_machine_table(comparable: str, year: int, set_name: str,
 def anchors_table(comparable: str, year: int, runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """One figure per year over dev and eval, beside RMIS's frozen-encoder KNN anchors."""
     pub = reference_rows(comparable).get("dev+eval", {})
-    ours = [(lab, combined_score(year, r["sets"])) for lab, r in runs]
+    ours = [(lab + (" [transductive]" if r["protocol"].get("transductive") else ""), combined_score(year, r["sets"]))
+            for lab, r in runs]
     ours = [(lab, v) for lab, v in ours if v is not None]
     if not pub or not ours:
         return []
