@@ -30,7 +30,6 @@ from impact_bench.kaldi import FbankConfig, fbank
 FBANK = FbankConfig(num_mel_bins=128, sample_frequency=16000, window_type="hanning", frame_shift=10)  # _wav2fbank
 NORM_MEAN, NORM_STD = -4.2677393, 4.5689974  # AudioSet (dataset.py norm_mean/norm_std; ESC-50: -6.6268077, 5.358466)
 MEL_BINS = 128
-FILES = ("pretrained.pth", "finetuned.pth")  # AudioMAE README: ViT-B AS-2M pre-trained / AS-2M fine-tuned
 
 
 def is_decoder_key(key: str) -> bool:

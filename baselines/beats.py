@@ -28,6 +28,7 @@ from impact_bench.cache import file_sha256
 from impact_bench.checkpoints import CheckpointError, load_state_strict, read_checkpoint
 from impact_bench.errors import EncoderError
 from impact_bench.kaldi import FbankConfig, fbank
+from impact_bench.weights import MANIFESTS
 
 FBANK = FbankConfig(num_mel_bins=128, sample_frequency=16000, frame_length=25, frame_shift=10)  # BEATs.preprocess
 FBANK_MEAN, FBANK_STD = 15.41663, 6.55582  # BEATs.extract_features defaults
@@ -39,8 +40,6 @@ CONFIG_DEFAULTS: dict[str, Any] = {  # BEATsConfig defaults; a checkpoint's 'cfg
     "relative_position_embedding": False, "num_buckets": 320, "max_distance": 1280, "gru_rel_pos": False,
     "finetuned_model": False, "predictor_class": 527,
 }
-FILES = ("BEATs_iter3.pt", "BEATs_iter3_plus_AS20K.pt", "BEATs_iter3_plus_AS2M.pt",
-         "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt1.pt", "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt")
 
 
 def relative_buckets(rel: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
@@ -220,7 +219,7 @@ class BeatsEncoder:
     def __init__(self, checkpoint: str | None = None, device: str = "cpu", trust_checkpoint: bool = False) -> None:
         if checkpoint is None:
             raise EncoderError("encoder 'beats' needs the official weights: --checkpoint FILE, one of "
-                               f"{', '.join(FILES)} (manual download from the microsoft/unilm beats README); "
+                               f"{', '.join(MANIFESTS['beats'].files)} (manual download from the microsoft/unilm beats README); "
                                "`impact-bench weights` shows where files are looked for")
         self.model = load_beats(checkpoint, trust_checkpoint).to(torch.device(device))
         self.device = torch.device(device)

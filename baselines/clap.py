@@ -33,7 +33,6 @@ from impact_bench.features import mel_filterbank
 SR, MAX_LEN = 48000, 480000        # audio_cfg sample_rate; 10-s clips
 N_FFT, HOP, F_MIN, F_MAX = 1024, 480, 50.0, 14000.0  # audio_cfg window_size, hop_size, fmin, fmax
 KEEP = ("audio_branch.", "audio_projection.")
-FILES = ("630k-audioset-best.pt", "630k-best.pt", "630k-audioset-fusion-best.pt", "630k-fusion-best.pt")
 
 
 def int16_round_trip(x: torch.Tensor) -> torch.Tensor:
@@ -55,14 +54,15 @@ class ClapAudio(nn.Module):
         self.audio_branch = branch
         width = branch.cfg.num_features
         self.audio_projection = nn.Sequential(nn.Linear(width, out_dim), nn.ReLU(), nn.Linear(out_dim, out_dim))
+        # fusion files: the data pipeline's HTK filterbank, built once (not a checkpoint tensor)
+        self.htk_bank = mel_filterbank(N_FFT // 2 + 1, F_MIN, F_MAX, branch.cfg.mel_bins, SR) if branch.cfg.fusion else None
 
     def mel(self, wave: torch.Tensor) -> torch.Tensor:
         """(B, 480000) → (B, 1001, 64) log-mel as the checkpoint's pipeline computes it."""
         if self.audio_branch.cfg.fusion:
             spec = torch.stft(wave, N_FFT, HOP, window=torch.hann_window(N_FFT, device=wave.device), center=True,
                               pad_mode="reflect", return_complex=True).abs().pow(2).transpose(1, 2)
-            fb = mel_filterbank(N_FFT // 2 + 1, F_MIN, F_MAX, self.audio_branch.cfg.mel_bins, SR).to(spec)
-            return 10 * torch.log10(torch.clamp(spec @ fb, min=1e-10))
+            return 10 * torch.log10(torch.clamp(spec @ self.htk_bank.to(spec), min=1e-10))
         power = self.audio_branch.stft_power(wave, HOP)
         return 10 * torch.log10(torch.clamp(power @ self.audio_branch.logmel_extractor.melW, min=1e-10))
 

@@ -24,6 +24,7 @@ projection heads (``g``, ``layer_norm``, ``linear``, ``middle``) are dropped exp
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,6 @@ MIN_FRAMES = 16                                  # extract_opera_feature: x.shap
 CT_SECONDS = 8.0                                 # benchmark --min_len_htsat default
 CT_PREFIX = "encoder.encoder.htsat."             # Cola → EncoderHTSAT → HTSATWrapper → htsat
 CT_HEADS = ("g.", "layer_norm.", "linear.", "middle.")  # Cola projection heads, unused for dim=768 features
-FILES = ("encoder-operaGT.ckpt", "encoder-operaCT.ckpt")
 
 
 def trim(y: np.ndarray) -> np.ndarray:
@@ -92,6 +92,7 @@ def _slaney_hz(m: np.ndarray) -> np.ndarray:
     return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
 
 
+@lru_cache(maxsize=1)
 def mel_basis() -> torch.Tensor:
     """(64, 513) ``librosa.filters.mel(sr=16000, n_fft=1024, n_mels=64, fmin=50, fmax=8000)`` (Slaney, norm)."""
     fft_freqs = np.linspace(0, SR / 2, 1 + N_FFT // 2)

@@ -18,6 +18,7 @@ raw embedding mean ≈ 0.000657 and std ≈ 0.343 (``tests/test_vggish.py`` runs
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +36,13 @@ LOG_OFFSET = 0.01
 EXAMPLE_FRAMES = 96             # EXAMPLE_WINDOW_SECONDS = EXAMPLE_HOP_SECONDS = 0.96
 MIN_SAMPLES = WINDOW + (EXAMPLE_FRAMES - 1) * HOP  # 15,600: one complete example
 QUANT_MIN, QUANT_MAX = -2.0, 2.0  # vggish_params.QUANTIZE_{MIN,MAX}_VAL
-FILES = ("vggish-10086976.pth",)
-PCA_FILES = ("vggish_pca_params.npz", "vggish_pca_params-970ea276.pth")
 
 
 def hertz_to_mel(f: np.ndarray | float) -> np.ndarray | float:
     return 1127.0 * np.log(1.0 + np.asarray(f) / 700.0)
 
 
+@lru_cache(maxsize=1)
 def mel_matrix() -> torch.Tensor:
     """(257, 64) float64 weights, as ``mel_features.spectrogram_to_mel_matrix``."""
     bins = FFT // 2 + 1
@@ -55,14 +55,19 @@ def mel_matrix() -> torch.Tensor:
     return torch.from_numpy(w)
 
 
+@lru_cache(maxsize=1)
+def periodic_hann() -> torch.Tensor:
+    """``mel_features.periodic_hann(400)``, float64."""
+    return 0.5 - 0.5 * torch.cos(2 * math.pi / WINDOW * torch.arange(WINDOW, dtype=torch.float64))
+
+
 def examples(wave: torch.Tensor) -> torch.Tensor:
     """(N,) waveform → (n_examples, 96, 64) float64 log-mel examples."""
     x = wave.to(torch.float64)
     if x.shape[-1] < WINDOW:
         return x.new_zeros((0, EXAMPLE_FRAMES, MEL_BANDS))
     frames = x.unfold(-1, WINDOW, HOP)
-    hann = 0.5 - 0.5 * torch.cos(2 * math.pi / WINDOW * torch.arange(WINDOW, dtype=torch.float64))  # periodic
-    mag = torch.fft.rfft(frames * hann, n=FFT).abs()
+    mag = torch.fft.rfft(frames * periodic_hann(), n=FFT).abs()
     log_mel = torch.log(mag @ mel_matrix() + LOG_OFFSET)
     n = (log_mel.shape[0] - EXAMPLE_FRAMES) // EXAMPLE_FRAMES + 1 if log_mel.shape[0] >= EXAMPLE_FRAMES else 0
     return log_mel[: n * EXAMPLE_FRAMES].reshape(n, EXAMPLE_FRAMES, MEL_BANDS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import torch
@@ -62,6 +63,7 @@ def mel(freq: torch.Tensor | float) -> torch.Tensor | float:
     return 1127.0 * math.log(1.0 + freq / 700.0)
 
 
+@lru_cache(maxsize=16)  # a pure function of the frozen config; not rebuilt on every batch
 def mel_banks(cfg: FbankConfig) -> torch.Tensor:
     """(num_mel_bins, padded_window_size // 2 + 1) Kaldi triangular filters (float32, last column zero)."""
     n_fft_bins = cfg.padded_window_size // 2
@@ -80,6 +82,7 @@ def mel_banks(cfg: FbankConfig) -> torch.Tensor:
     return torch.nn.functional.pad(banks, (0, 1))
 
 
+@lru_cache(maxsize=16)
 def window(cfg: FbankConfig, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     n = cfg.window_size
     if cfg.window_type == "hanning":

@@ -34,7 +34,7 @@ class WeightsManifest:
 
 
 MANIFESTS: dict[str, WeightsManifest] = {m.encoder: m for m in (
-    WeightsManifest("impact", ("impact_DINOS_epoch_0010.pth",),
+    WeightsManifest("impact", ("impact_DINOS_epoch_0010.pth",),  # DINOS downstream default backbone (facts §2.3)
                     "the IMPACT authors (DINOS downstream default backbone), or `impact-bench train`",
                     "as licensed by whoever trained them"),
     WeightsManifest("beats", ("BEATs_iter3_plus_AS2M.pt", "BEATs_iter3.pt", "BEATs_iter3_plus_AS20K.pt",

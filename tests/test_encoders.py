@@ -1,7 +1,5 @@
 import importlib.util
-import textwrap
 
-import numpy as np
 import pytest
 
 from impact_bench.encoders.catalog import build_encoder, encoder_registry, parse_options

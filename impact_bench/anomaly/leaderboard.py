@@ -8,10 +8,8 @@ and marked; runs with a transductive normalisation are marked too. ROC curves pe
 """
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
-from impact_bench.anomaly.reference import combined_score, machine_score, reference_rows, set_score  # noqa: E402
+from impact_bench.anomaly.reference import (combined_score, machine_score, reference_rows, rows_from,  # noqa: E402
+                                            set_score)
 from impact_bench.errors import RegistryError  # noqa: E402
 from impact_bench.suites.catalog import get_suite  # noqa: E402
 
@@ -41,21 +40,12 @@ def _rows(res: dict[str, Any], set_entry: dict[str, Any]) -> dict[str, dict[str,
 
 
 def published_rows(suite: str) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """set → system → row → {field: value} for ``suite`` from ``anomaly_published.csv``."""
+    """set → system → row → {field: value}: the curated official-baseline rows the suite file names."""
     try:
-        spec = get_suite(suite)
-        name = spec.reference.published  # type: ignore[union-attr]
+        name = get_suite(suite).reference.published  # type: ignore[union-attr]
     except (RegistryError, AttributeError):
         return {}
-    if not name:
-        return {}
-    text = (resources.files("impact_bench.published") / name).read_text(encoding="utf-8")
-    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    for row in csv.DictReader(text.splitlines()):
-        if row["suite"] == suite:
-            vals = {k: float(row[k]) for k in ("auc_source", "auc_target", "pauc", "auc", "score") if row[k]}
-            out.setdefault(row["set"], {}).setdefault(row["system"], {})[row["row"]] = vals
-    return out
+    return rows_from(name, suite) if name else {}
 
 
 def _cell(vals: dict[str, float] | None, fields: tuple[str, ...]) -> str:

@@ -20,19 +20,25 @@ from impact_bench.anomaly import metrics as m
 REFERENCE_FILE = "anomaly_reference.csv"
 
 
-@lru_cache(maxsize=1)
-def _table() -> tuple[dict[str, str], ...]:
-    text = (resources.files("impact_bench.published") / REFERENCE_FILE).read_text(encoding="utf-8")
+@lru_cache(maxsize=4)
+def _table(name: str) -> tuple[dict[str, str], ...]:
+    text = (resources.files("impact_bench.published") / name).read_text(encoding="utf-8")
     return tuple(csv.DictReader(text.splitlines()))
 
 
-def reference_rows(suite: str, metric_prefix: str = "") -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """set → system → row → {metric: value} for ``suite`` (metrics starting with ``metric_prefix``)."""
+def rows_from(name: str, suite: str, metric_prefix: str = "") -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """set → system → row → {metric: value} for ``suite`` from a long-format file in
+    ``leaderboards/published/`` (columns suite, set, system, row, metric, value, source)."""
     out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    for r in _table():
+    for r in _table(name):
         if r["suite"] == suite and r["metric"].startswith(metric_prefix):
             out.setdefault(r["set"], {}).setdefault(r["system"], {}).setdefault(r["row"], {})[r["metric"]] = float(r["value"])
     return out
+
+
+def reference_rows(suite: str, metric_prefix: str = "") -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """The generated seed-table / RMIS / MIMII-report rows (``anomaly_reference.csv``)."""
+    return rows_from(REFERENCE_FILE, suite, metric_prefix)
 
 
 def machine_score(year: int, entry: dict[str, Any]) -> float:

@@ -25,10 +25,11 @@ from impact_bench.checkpoints import read_checkpoint as _read
 from impact_bench.impact.config import ImpactConfig, from_dict, preset
 from impact_bench.impact.model import ImpactEncoder
 from impact_bench.impact.objective import is_decoder_key
+from impact_bench.weights import MANIFESTS
 
 FORMAT = "impact-bench/impact-checkpoint"
 FORMAT_VERSION = 1
-AUTHORS_FILE = "impact_DINOS_epoch_0010.pth"  # DINOS downstream default backbone path (facts §2.3)
+AUTHORS_FILE = MANIFESTS["impact"].files[0]  # the authors' file name, as the weights manifest lists it
 __all__ = ["CheckpointError", "read_checkpoint", "load_encoder", "write_atomic"]
 
 
