@@ -35,14 +35,24 @@ class AudioInfo:
     frames: int
 
 
-def read_audio(path: Path, channel: int | None = None) -> tuple[np.ndarray, int, int]:
+def read_audio(path: Path, channel: int | None = None, start: int = 0,
+               frames: int = -1) -> tuple[np.ndarray, int, int]:
     """Decode ``path`` → (mono float32 waveform, native rate, channel count). ``channel`` None: mean
-    over channels; an index: that channel only. Errors name the file."""
+    over channels; an index: that channel only. ``start``/``frames``: read only that span (as the
+    LISTEN release's ``sf.read(start=, frames=)``). Errors name the file."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: audio file does not exist")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            rate = f.samplerate
+            if start:
+                if start >= f.frames:
+                    raise DataError(f"{path}: start sample {start} is past the end of the file ({f.frames} frames)")
+                f.seek(start)
+            data = f.read(frames, dtype="float32", always_2d=True)
+    except DataError:
+        raise
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
         raise DataError(f"{path}: cannot decode audio ({exc}); expected a readable WAV or FLAC file") from exc
     if data.shape[0] == 0:
@@ -75,32 +85,45 @@ def cut_clip(wave: np.ndarray, length: int, policy: str = "first") -> np.ndarray
     return np.pad(wave, pad)
 
 
-def rms_zscore(wave: np.ndarray) -> np.ndarray:
+def rms_zscore(wave: np.ndarray, ddof: int = 0) -> np.ndarray:
     """IMPACT paper §5.2 "RMS and Z-score normalization", as the authors' LISTEN code writes it:
     ``(x/(rms+eps) - mean(x)) / (std(x)+eps)`` with mean/std of the ORIGINAL x (per clip, last axis).
 
+    ``ddof``: 0 = population std (``rms-zscore``, this package's DINOS default); 1 = the sample std
+    that the LISTEN release's ``x.std()`` (torch, unbiased) computes (``rms-zscore-ddof1``): the two
+    differ by the factor sqrt(n/(n-1)), 1 + 1.04e-5 for 48,000 samples.
     A silent clip (all zeros) maps to zeros, never NaN.
     """
     x = wave.astype(np.float64)
     rms = np.sqrt(np.mean(x * x, axis=-1, keepdims=True))
     mean = x.mean(axis=-1, keepdims=True)
-    std = x.std(axis=-1, keepdims=True)
+    std = x.std(axis=-1, keepdims=True, ddof=ddof)
     return ((x / (rms + EPS) - mean) / (std + EPS)).astype(np.float32)
 
 
 def normalise(wave: np.ndarray, method: str) -> np.ndarray:
     if method == "rms-zscore":
         return rms_zscore(wave)
+    if method == "rms-zscore-ddof1":
+        return rms_zscore(wave, ddof=1)
     if method == "none":
         return wave
     raise ValueError(f"unknown waveform normalisation {method!r}")
 
 
 def load_clip(path: Path, sample_rate: int, seconds: float, policy: str = "first",
-              channel: int | None = None) -> tuple[np.ndarray, AudioInfo]:
-    """Read ``path`` and return the suite clip at ``sample_rate`` (before normalisation); the
-    ``windows`` policy returns the whole clip."""
-    wave, native, channels = read_audio(path, channel)
+              channel: int | None = None, start: int = 0) -> tuple[np.ndarray, AudioInfo]:
+    """Read ``path`` (from sample ``start``) and return the suite clip at ``sample_rate`` (before
+    normalisation); the ``windows`` policy returns the whole clip. The ``first`` policy on a file
+    already at ``sample_rate`` decodes only the frames it keeps."""
+    frames = -1
+    if policy == "first":
+        try:
+            if sf.info(str(path)).samplerate == sample_rate:
+                frames = int(round(seconds * sample_rate))
+        except Exception:  # unreadable: read_audio names the file
+            pass
+    wave, native, channels = read_audio(path, channel, start, frames)
     info = AudioInfo(Path(path), native, channels, wave.shape[0])
     wave = resample(wave, native, sample_rate)
     if policy == "windows":

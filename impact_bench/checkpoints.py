@@ -70,3 +70,38 @@ def load_state_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], pa
                 parts.append(f"{label} ({len(items)}): {', '.join(items[:SHOWN])}{more}")
         raise CheckpointError(f"{path}: checkpoint does not fit the {what}:\n  " + "\n  ".join(parts))
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
+
+
+def seeded_state_dict(template: dict[str, torch.Tensor], seed: int = 0) -> dict[str, torch.Tensor]:
+    """A deterministic state dict in ``template``'s layout, independent of any module's init order.
+
+    Each tensor is drawn from NumPy's PCG64 seeded with (``seed``, crc32 of the key), so the official
+    code (in a golden script) and ours (in a test) load identical weights from the key names alone:
+    weights U(±1/√fan_in), biases and LayerNorm/BatchNorm shifts U(±0.1), scales U(0.8, 1.2),
+    BatchNorm running means U(±0.2) and running variances U(0.5, 1.5) (so no norm is an identity),
+    integer counters copied. Used for golden checks and for CI state dicts in official layouts.
+    """
+    import zlib
+
+    import numpy as np
+    out: dict[str, torch.Tensor] = {}
+    for key, ref in template.items():
+        if not torch.is_floating_point(ref):
+            out[key] = ref.clone()
+            continue
+        rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+        shape = tuple(ref.shape)
+        leaf = key.rsplit(".", 1)[-1]
+        if leaf == "running_var":
+            arr = rng.uniform(0.5, 1.5, shape)
+        elif leaf == "running_mean":
+            arr = rng.uniform(-0.2, 0.2, shape)
+        elif ref.dim() == 1 and leaf == "weight":  # norm scales
+            arr = rng.uniform(0.8, 1.2, shape)
+        elif ref.dim() <= 1:  # biases, norm shifts
+            arr = rng.uniform(-0.1, 0.1, shape)
+        else:
+            fan_in = int(np.prod(shape[1:]))
+            arr = rng.uniform(-1.0, 1.0, shape) / np.sqrt(fan_in)
+        out[key] = torch.as_tensor(arr, dtype=ref.dtype)
+    return out

@@ -48,7 +48,9 @@ class Extraction:
 
 
 def hash_clips(clips: list[Clip], progress: bool = True) -> list[str]:
-    return [file_sha256(c.path) for c in tqdm(clips, desc="hashing", unit="clip", disable=not progress, leave=False)]
+    """Content key per clip: the file's sha256, plus ``@start`` for a clip read from a later sample."""
+    return [file_sha256(c.path) + (f"@{c.start}" if c.start else "")
+            for c in tqdm(clips, desc="hashing", unit="clip", disable=not progress, leave=False)]
 
 
 def dedupe(clips: list[Clip], hashes: list[str]) -> tuple[list[int], list[str]]:
@@ -90,9 +92,10 @@ def frontend(spec: AudioSpec) -> dict[str, object]:
                                       spec.channel)
 
 
-def load_for_encoder(path: Path, spec: AudioSpec, encoder_rate: int, length: int) -> tuple[np.ndarray, audio.AudioInfo]:
+def load_for_encoder(path: Path, spec: AudioSpec, encoder_rate: int, length: int,
+                     start: int = 0) -> tuple[np.ndarray, audio.AudioInfo]:
     """(windows, length) for the windows policy, else (length,)."""
-    clip, info = audio.load_clip(path, spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.channel)
+    clip, info = audio.load_clip(path, spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.channel, start)
     clip = audio.normalise(clip, spec.waveform_norm)
     clip = audio.resample(clip, spec.sample_rate, encoder_rate)
     if spec.clip_policy == "windows":
@@ -141,7 +144,8 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
         idx = todo[start:start + batch_size]
         waves = []
         for i in idx:
-            wave, info = load_for_encoder(clips[i].path, spec, encoder.sample_rate, int(policy["input_samples"]))
+            wave, info = load_for_encoder(clips[i].path, spec, encoder.sample_rate, int(policy["input_samples"]),
+                                          getattr(clips[i], "start", 0))
             result.native_rates[info.sample_rate] = result.native_rates.get(info.sample_rate, 0) + 1
             result.channels[info.channels] = result.channels.get(info.channels, 0) + 1
             result.silent += int(not np.any(wave))

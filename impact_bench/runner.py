@@ -32,10 +32,11 @@ from impact_bench.extract import frontend as extract_frontend
 from impact_bench.metrics import mean_std, scores
 from impact_bench.probe import ProbeConfig, run_probe
 from impact_bench.results import SCHEMA_VERSION, provenance, write_json
-from impact_bench.suites import dinos
+from impact_bench.suites import dinos, listen
 from impact_bench.suites.catalog import get_suite
 from impact_bench.anomaly.dataset import looks_like
-from impact_bench.suites.spec import AnomalySuiteSpec, AnySuite
+from impact_bench.suites.spec import AnomalySuiteSpec, AnySuite, SuiteSpec
+from impact_bench.listen_head import ListenHeadConfig, run_listen_probe
 
 
 @dataclass
@@ -48,7 +49,8 @@ class RunRequest:
     encoder_options: dict[str, Any] = field(default_factory=dict)
     seeds: int | None = None
     max_clips_per_class: int | None = None
-    split: str = "paper"  # "paper": pool train+test folders and re-split; "official": folders as given
+    split: str | None = None  # "paper": pool train+test and re-split; "official": as given; None: the suite's
+    probe: str | None = None  # probe head: "paper" | "listen"; None: the suite's
     standardize: bool = False
     class_map: Path | None = None
     device: str = "cpu"
@@ -71,7 +73,7 @@ def _has_data(spec: AnySuite, root: Path) -> bool:
     if isinstance(spec, AnomalySuiteSpec):
         return looks_like(spec.data.layout, root)
     try:
-        dinos.find_release_root(root)
+        (listen if spec.data.layout == "listen-release" else dinos).find_release_root(root)
         return True
     except DataError:
         return False
@@ -100,6 +102,9 @@ def resolve_data_root(spec: AnySuite, given: Path | None) -> Path:
     elif isinstance(spec, AnomalySuiteSpec):
         lines.append("The data is published at " + " and ".join(spec.data.published_at) + "; unpack it as "
                      "docs/anomaly.md describes and pass --data-root DIR.")
+    elif spec.data.layout == "listen-release":
+        lines.append("The recordings are published at " + " and ".join(spec.data.published_at) + "; pass "
+                     "--data-root CLONE (the folder holding Datasets/Onsite_Train/train_list.csv).")
     else:
         lines.append("DINOS is published at " + " and ".join(spec.data.published_at) + ".")
         lines.append("Download it, then pass --data-root DIR (the folder holding DINOS_Downstreams_train/test).")
@@ -112,7 +117,22 @@ def results_path(out: Path, suite: str, encoder: str, subset: bool) -> Path:
     return Path(out) / f"{suite}__{slug}{'__subset' if subset else ''}.json"
 
 
-def _probe_unit(problem, x: np.ndarray, clips, cfg: ProbeConfig, split: str, device: str) -> dict[str, Any]:
+def probe_config(spec: SuiteSpec, head: str | None, seeds: int | None,
+                 standardize: bool) -> ProbeConfig | ListenHeadConfig:
+    """The suite's probe settings with the run's overrides: ``head`` (paper | listen), ``seeds``."""
+    fields = spec.probe.model_dump(exclude={"split", "head"})
+    if seeds is not None:
+        fields["seeds"] = seeds
+    head = head or spec.probe.head
+    if head == "listen":
+        return ListenHeadConfig(seeds=fields["seeds"], train_fraction=fields["train_fraction"], standardize=standardize)
+    if head != "paper":
+        raise DataError(f"--probe {head!r}: expected paper or listen")
+    return ProbeConfig(**fields, standardize=standardize)
+
+
+def _probe_unit(problem, x: np.ndarray, clips, cfg: ProbeConfig | ListenHeadConfig, split: str,
+                device: str) -> dict[str, Any]:
     tasks = list(problem.tasks)
     rows = [i for i, c in enumerate(clips) if c.problem == problem.name]
     y = np.array([tasks.index(clips[i].task) for i in rows])
@@ -121,10 +141,13 @@ def _probe_unit(problem, x: np.ndarray, clips, cfg: ProbeConfig, split: str, dev
         tr = np.array([k for k, i in enumerate(rows) if clips[i].release_split == "train"])
         te = np.array([k for k, i in enumerate(rows) if clips[i].release_split == "test"])
         if len(tr) == 0 or len(te) == 0:
-            raise DataError(f"{problem.name}: --split official needs clips in both DINOS_Downstreams_train and _test")
+            raise DataError(f"{problem.name}: --split official needs clips in both the release's train and test sets")
         fixed = (tr, te)
     t0 = time.perf_counter()
-    outcomes = run_probe(x[rows], y, len(tasks), cfg, device=device, fixed_split=fixed)
+    if isinstance(cfg, ListenHeadConfig):
+        outcomes = run_listen_probe(x[rows], y, len(tasks), cfg, device=device, fixed_split=fixed)
+    else:
+        outcomes = run_probe(x[rows], y, len(tasks), cfg, device=device, fixed_split=fixed)
     seeds = []
     for o in outcomes:
         sc = scores(o.confusion)
@@ -177,16 +200,21 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
         return run_anomaly(req, spec, ranks, log)
     factory = resolve_factory(req.encoder, req.autoload_plugins)  # a mistyped name fails here, with suggestions
     root = resolve_data_root(spec, req.data_root)  # fail fast, before any model is built
-    index = dinos.scan(root, spec, req.class_map, req.max_clips_per_class)
+    if spec.data.layout == "listen-release":
+        if req.class_map is not None:
+            raise DataError(f"--class-map does not apply to suite {spec.name}: its classes come from train_list.csv")
+        index = listen.scan(root, spec, req.max_clips_per_class)
+    else:
+        index = dinos.scan(root, spec, req.class_map, req.max_clips_per_class)
     for note in index.notices:
         log(f"note: {note}")
     encoder = build_encoder(req.encoder, checkpoint=req.checkpoint, device=str(ranks.device),
                             options=req.encoder_options, factory=factory)
-    probe = spec.probe.model_dump()
-    if req.seeds is not None:
-        probe["seeds"] = req.seeds
-    cfg = ProbeConfig(**probe, standardize=req.standardize)
+    split = req.split or spec.probe.split
+    cfg = probe_config(spec, req.probe, req.seeds, req.standardize)
     label = req.label or (encoder.name if ":" in req.encoder else req.encoder)
+    if isinstance(cfg, ListenHeadConfig) and req.label is None:
+        label += "+listen-head"
     final = results_path(req.out, spec.name, label, index.subset)
     partial = final.parent / f".{final.stem}.partial"
 
@@ -200,7 +228,7 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
     fingerprint = data_fingerprint(clips, hashes)
     frontend = extract_frontend(spec.audio)
     run_key = canonical_hash({"suite": [spec.name, spec.version], "data": fingerprint, "encoder": describe(encoder),
-                              "probe": cfg.as_dict(), "split": req.split, "frontend": frontend,
+                              "probe": cfg.as_dict(), "split": split, "frontend": frontend,
                               "schema": SCHEMA_VERSION})
     if check_existing(final, run_key, req.overwrite, log):
         return final
@@ -230,7 +258,7 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
         if unit.exists():
             result = json.loads(unit.read_text())
         else:
-            result = _probe_unit(problem, ext.embeddings, clips, cfg, req.split, req.device)
+            result = _probe_unit(problem, ext.embeddings, clips, cfg, split, req.device)
             write_json(unit, result)
         t_probe += result.pop("seconds", 0.0)
         problems.append(result)
@@ -243,7 +271,7 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
                   "data_root": str(index.root), "data_fingerprint": fingerprint, "subset": index.subset,
                   "max_clips_per_class": req.max_clips_per_class,
                   "duplicates_dropped": len(index.clips) - len(clips), "notices": index.notices + ext.notices},
-        "protocol": {"split": req.split, "probe": cfg.as_dict(), "frontend": frontend, "encoder_input": ext.policy,
+        "protocol": {"split": split, "probe": cfg.as_dict(), "frontend": frontend, "encoder_input": ext.policy,
                      "seed_std": "population std over seeds (ddof 0)",
                      "macro_f1": "mean of per-class F1 over all classes of the problem"},
         "problems": problems,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from impact_bench.cache import default_cache_root
 
+LISTEN_ROOT_ENV = "IMPACT_BENCH_LISTEN_ROOT"  # a clone of github.com/hanprd/LISTEN (suite listen-onsite too)
+
 
 @dataclass(frozen=True)
 class WeightsManifest:
@@ -24,6 +26,8 @@ class WeightsManifest:
     sha256: dict[str, str] = field(default_factory=dict)  # published digests, where known
     sha256_prefix: dict[str, str] = field(default_factory=dict)  # torch.hub-style file names: digest prefix
     note: str = ""
+    # a release checkout holding the file: (environment variable naming its root, sub-folder)
+    release_dir: tuple[str, str] | None = None
 
     @property
     def env_var(self) -> str:
@@ -65,6 +69,13 @@ MANIFESTS: dict[str, WeightsManifest] = {m.encoder: m for m in (
                     "Apache-2.0 (tensorflow/models, torchvggish)",
                     sha256_prefix={"vggish-10086976.pth": "10086976",  # torch.hub names carry the sha256 prefix
                                    "vggish_pca_params-970ea276.pth": "970ea276"}),
+    *(WeightsManifest(enc, (f"{stem}.pth",), "github.com/hanprd/LISTEN, folder Models/ (git clone)",
+                      "not stated by the release", release_dir=(LISTEN_ROOT_ENV, "Models"),
+                      note=("absent from some copies of the release (e.g. the GitHub snapshot at 3f0718b, "
+                            "whose Models/ lacks the file although the README lists it)"
+                            if enc == "mobilenetv4-small" else ""))
+      for enc, stem in (("listen", "LISTEN"), ("bc-resnet-3", "BC-ResNet-3"), ("mobilevit-xxs", "MobileViT-XXS"),
+                        ("mobilenetv4-small", "MobileNetV4-Small"))),
 )}
 
 
@@ -94,6 +105,15 @@ def locate(encoder: str, checkpoint: str | Path | None = None) -> Lookup:
         searched.append(f"${m.env_var}={env}")
         if hit:
             return Lookup(m, hit, f"${m.env_var}", searched)
+    if m.release_dir is not None:
+        var, sub = m.release_dir
+        root = os.environ.get(var)
+        searched.append(f"${var}/{sub} " + (f"({Path(root) / sub})" if root else "(unset)"))
+        hit = _in_folder(Path(root) / sub, m.files) if root else None
+        if hit:
+            return Lookup(m, hit, f"${var}", searched)
     searched.append(str(m.cache_dir()))
     hit = _in_folder(m.cache_dir(), m.files)
+    if hit is None and m.note:
+        searched.append(f"note: {m.files[0]} is {m.note}")
     return Lookup(m, hit, "cache" if hit else "", searched)

@@ -10,11 +10,11 @@ import argparse
 import sys
 
 from impact_bench import __version__
-from impact_bench.cli import (check_encoder, data, demo, embed, evaluate_dcase, leaderboard, listing, run, train,
-                              weights)
+from impact_bench.cli import (check_encoder, data, demo, embed, evaluate_dcase, leaderboard, listing, reproduce, run,
+                              train, weights)
 from impact_bench.errors import ImpactBenchError
 
-COMMANDS = (run, train, demo, data, listing, check_encoder, embed, leaderboard, evaluate_dcase, weights)
+COMMANDS = (run, train, demo, data, listing, check_encoder, embed, leaderboard, evaluate_dcase, weights, reproduce)
 
 
 def build_parser() -> argparse.ArgumentParser:

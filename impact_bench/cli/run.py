@@ -44,9 +44,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", type=Path, help="dataset folder (default: $IMPACT_BENCH_<SUITE>_ROOT or the cache dir)")
     p.add_argument("--seeds", type=int, help="number of seeds/splits (default: the suite's, 10 for DINOS)")
     p.add_argument("--max-clips-per-class", type=int, help="use at most N clips per class (results marked as a subset)")
-    p.add_argument("--split", choices=["paper", "official"], default="paper",
-                   help="paper: pool the release's train+test folders and re-split 20/80 per seed (default); "
-                        "official: use the folders as given, as the authors' code does")
+    p.add_argument("--split", choices=["paper", "official"], default=None,
+                   help="paper: pool the release's train+test folders and re-split 20/80 per seed (DINOS default); "
+                        "official: use the release's own train/test sets, as the authors' code does "
+                        "(listen-onsite default)")
+    p.add_argument("--probe", choices=["paper", "listen"], default=None,
+                   help="probe head: paper = the IMPACT paper's 256-unit probe (default); listen = the LISTEN "
+                        "release's head and recipe (AdamW 5e-4, wd 1e-3, batch 16, 200 epochs, plateau LR); "
+                        "results are labelled <encoder>+listen-head")
     p.add_argument("--standardize", action="store_true", help="z-score features with train-split statistics before the probe (off in the paper; "
                         "also applies to mimii-supervised)")
     p.add_argument("--class-map", type=Path, help="CSV machine,folder,task mapping class folders to task ids")
@@ -78,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
     req = RunRequest(
         encoder=args.encoder, suite=args.suite, out=args.out, data_root=args.data_root, checkpoint=args.checkpoint,
         encoder_options=encoder_options(args), seeds=args.seeds,
-        max_clips_per_class=args.max_clips_per_class, split=args.split, standardize=args.standardize,
+        max_clips_per_class=args.max_clips_per_class, split=args.split, probe=args.probe, standardize=args.standardize,
         class_map=args.class_map, device=args.device, batch_size=args.batch_size,
         cache_dir=args.cache_dir and args.cache_dir / "embeddings", use_cache=not args.no_cache,
         overwrite=args.overwrite, autoload_plugins=not args.no_plugins, progress=not args.quiet,

@@ -50,6 +50,16 @@ BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, descrip
                  "encoder-operaGT.ckpt"),
     "vggish": ("impact_bench.baselines.vggish:VggishEncoder", "Apache-2.0 (tensorflow/models; torchvggish port)",
                "VGGish 128-d pre-activation embedding, mean over 0.96-s examples; --checkpoint vggish-10086976.pth"),
+    **{name: (f"impact_bench.baselines.listen:{cls}", "not stated by the LISTEN release (code and weights)", desc)
+       for name, cls, desc in (
+           ("listen", "ListenEncoder", "LISTEN (LISTEN release, distilled from IMPACT), mean of 64 tokens, 64-d; "
+                                       "Models/LISTEN.pth"),
+           ("bc-resnet-3", "BCResNet3Encoder", "BC-ResNet-3 student of IMPACT (LISTEN release), 192-d; "
+                                               "Models/BC-ResNet-3.pth"),
+           ("mobilevit-xxs", "MobileViTXXSEncoder", "MobileViT-XXS student of IMPACT (LISTEN release), 192-d; "
+                                                    "Models/MobileViT-XXS.pth"),
+           ("mobilenetv4-small", "MobileNetV4SmallEncoder", "MobileNetV4-Small student of IMPACT (LISTEN release), "
+                                                            "192-d; Models/MobileNetV4-Small.pth"))},
     "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
                   "openSMILE research licence: NON-COMMERCIAL use only",
                   "openSMILE ComParE_2016 functionals, 6,373-d (needs the [opensmile] extra)"),

@@ -35,6 +35,7 @@ class Clip:
     task: str
     problem: str
     release_split: str
+    start: int = 0  # first sample to read (the LISTEN manifest's start_sample)
 
 
 @dataclass

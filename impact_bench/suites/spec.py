@@ -22,7 +22,7 @@ class _Strict(BaseModel):
 class TaskSpec(_Strict):
     """One downstream task (one class of a probe problem), e.g. T12."""
 
-    id: str = Field(pattern=r"^T\d+$")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # DINOS: T1…T30; LISTEN on-site: class names
     machine: str
     sensor: str
     description: str
@@ -48,12 +48,14 @@ class AudioSpec(_Strict):
     sample_rate: int = Field(gt=0)
     clip_seconds: float = Field(gt=0)
     clip_policy: Literal["first", "center", "windows"] = "first"  # windows: whole clip, windowed + mean-pooled
-    waveform_norm: Literal["rms-zscore", "none"] = "rms-zscore"
+    # rms-zscore: population std (DINOS default); rms-zscore-ddof1: torch's unbiased x.std(), as the
+    # LISTEN release's dataset code computes it; none
+    waveform_norm: Literal["rms-zscore", "rms-zscore-ddof1", "none"] = "rms-zscore"
     channel: Optional[int] = Field(default=None, ge=0)  # None: mean downmix; k: that channel only
 
 
-class ProbeSpec(_Strict):
-    """Linear-probe protocol; defaults are the paper's (§5.1, §5.2) and the authors' code."""
+class ProbeHyperparameters(_Strict):
+    """The paper's probe head and optimiser; defaults are the paper's (§5.1, §5.2) and the authors' code."""
 
     seeds: int = Field(default=10, ge=1)
     train_fraction: float = Field(default=0.2, gt=0, lt=1)
@@ -67,8 +69,18 @@ class ProbeSpec(_Strict):
     grad_clip: float = Field(default=1.0, gt=0)
 
 
+class ProbeSpec(ProbeHyperparameters):
+    """A classification suite's probe protocol: split scheme, head, and the paper head's settings."""
+
+    # paper: pool the release's train + test clips, stratified re-split per seed; official: the release's
+    # own train/test folders (seeds vary head init and batch order only)
+    split: Literal["paper", "official"] = "paper"
+    # paper: the IMPACT paper's 256-unit probe; listen: the LISTEN release's head and training recipe
+    head: Literal["paper", "listen"] = "paper"
+
+
 class DataSpec(_Strict):
-    layout: Literal["dinos-release"]
+    layout: Literal["dinos-release", "listen-release"]
     env_var: str
     published_at: tuple[str, ...] = ()
     generator: Optional[str] = None  # name of the synthetic generator writing this layout
@@ -135,7 +147,7 @@ class BackendSpec(_Strict):
     normalise: Literal["none", "train-loo", "test-z"] = "none"
 
 
-class SupervisedSpec(ProbeSpec):
+class SupervisedSpec(ProbeHyperparameters):
     """MIMII protocol (b), the MIMII SNR report §3: one binary normal/abnormal problem per (SNR, machine
     type), stratified 80/20 split ("8:2 … random shuffling within each class"), the paper's probe head
     on frozen embeddings; the Youden-index cut point as a second operating point (report §5-2)."""
