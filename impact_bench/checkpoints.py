@@ -77,7 +77,7 @@ def seeded_state_dict(template: dict[str, torch.Tensor], seed: int = 0) -> dict[
 
     Each tensor is drawn from NumPy's PCG64 seeded with (``seed``, crc32 of the key), so the official
     code (in a golden script) and ours (in a test) load identical weights from the key names alone:
-    weights U(±1/√fan_in), biases and LayerNorm/BatchNorm shifts U(±0.1), scales U(0.8, 1.2),
+    weights U(±√(3/fan_in)), biases and LayerNorm/BatchNorm shifts U(±0.1), scales U(0.8, 1.2),
     BatchNorm running means U(±0.2) and running variances U(0.5, 1.5) (so no norm is an identity),
     integer counters copied. Used for golden checks and for CI state dicts in official layouts.
     """
@@ -102,6 +102,6 @@ def seeded_state_dict(template: dict[str, torch.Tensor], seed: int = 0) -> dict[
             arr = rng.uniform(-0.1, 0.1, shape)
         else:
             fan_in = int(np.prod(shape[1:]))
-            arr = rng.uniform(-1.0, 1.0, shape) / np.sqrt(fan_in)
+            arr = rng.uniform(-1.0, 1.0, shape) * np.sqrt(3.0 / fan_in)  # unit variance gain
         out[key] = torch.as_tensor(arr, dtype=ref.dtype)
     return out

@@ -14,8 +14,8 @@ def write_suite_data(spec: AnySuite, root: Path, scale: float = 1.0, machines: i
     gen = spec.data.generator
     if gen is None:
         raise ImpactBenchError(f"suite {spec.name!r} has real data only; synthetic suites: "
-                               "dinos-synth, dinos-anomaly-synth, dcase2020-synth … dcase2024-synth, mimii-synth, "
-                               "mimii-supervised-synth")
+                               "dinos-synth, dinos-anomaly-synth, listen-onsite-synth, dcase2020-synth … "
+                               "dcase2024-synth, mimii-synth, mimii-supervised-synth")
     if not 0 < scale <= 10:
         raise ImpactBenchError(f"--scale must be in (0, 10], got {scale}")
     if gen == "dinos-synth":
@@ -25,6 +25,9 @@ def write_suite_data(spec: AnySuite, root: Path, scale: float = 1.0, machines: i
         from impact_bench.suites.catalog import get_suite
         from impact_bench.synth.dinos_synth import write_dinos_anomaly_synth
         return write_dinos_anomaly_synth(get_suite("dinos-synth"), root, scale, progress=progress)  # type: ignore[arg-type]
+    if gen == "listen-onsite-synth":
+        from impact_bench.synth.listen_synth import write_listen_synth
+        return write_listen_synth(spec, root, scale, progress=progress)  # type: ignore[arg-type]
     assert isinstance(spec, AnomalySuiteSpec)
     types = {k: tuple(v[:machines] if machines else v) for k, v in spec.data.machines.items()}
     if gen == "dcase-synth":
