@@ -18,7 +18,7 @@ from tabulate import tabulate
 from impact_bench.anomaly.leaderboard import sections as anomaly_sections
 from impact_bench.errors import RegistryError, ResultsError
 from impact_bench.plots import bar_chart, confusion_figure
-from impact_bench.reference import PUBLISHED_ORDER, published
+from impact_bench.reference import published, published_also, read_rows, sources
 from impact_bench.results import Results, load_results
 from impact_bench.suites.catalog import get_suite
 
@@ -50,7 +50,7 @@ def _label(res: Results, taken: set[str]) -> str:
 def _fmt(cell: tuple[float, float] | None, bold: bool, latex: bool) -> str:
     if cell is None:
         return "–"
-    text = f"{cell[0]:.4f} ± {cell[1]:.4f}"
+    text = f"{cell[0]:.4f}" if cell[1] != cell[1] else f"{cell[0]:.4f} ± {cell[1]:.4f}"  # NaN std: not published
     if bold:
         return f"\\textbf{{{text}}}" if latex else f"**{text}**"
     return text.replace("±", "$\\pm$") if latex else text
@@ -67,6 +67,34 @@ def _table(rows: list[str], columns: list[Column], attr: str, row_header: str, l
         body.append(line)
     headers = [row_header] + (["machine"] if extra else []) + [c.label for c in columns]
     return tabulate(body, headers=headers, tablefmt="latex_raw" if latex else "github", disable_numparse=True)
+
+
+def _protocol_line(res: Results) -> str:
+    probe, split = res["protocol"]["probe"], res["protocol"]["split"]
+    head = ("the LISTEN release's head (Linear-ReLU-LayerNorm-Linear-ReLU-Linear, AdamW 5e-4, 200 epochs)"
+            if probe.get("head") == "listen" else "Linear(D,256)-ReLU-Linear(256,C) probe (IMPACT paper §5.1)")
+    how = ("the release's own train/test sets (seeds vary head init and batch order)" if split == "official"
+           else f"stratified {probe['train_fraction']:.0%} train / rest test, re-split per seed")
+    return f"Protocol: frozen embeddings → {head}; {how}; {probe['seeds']} seeds (per run, see Runs)."
+
+
+def _published_notes(spec, labels: list[str]) -> list[str]:
+    """Where each published column comes from, and the LISTEN paper's cost figures when shown."""
+    src = sources(spec)
+    lines = ["Published columns:", ""] + [f"- {label}: {src.get(label.removesuffix(' (published)'), spec.reference.description)}"
+                                          for label in labels] + [""]
+    for name in spec.reference.also_per_problem:
+        rows = read_rows(name)
+        if rows and "params" in rows[0]:
+            seen: dict[str, dict[str, str]] = {}
+            for r in rows:
+                seen.setdefault(r["model"], r)
+            lines += ["Encoder cost as published (Raspberry Pi 4; context only, not measured here):", "",
+                      tabulate([[m, r["params"], r["macs"], r["pi4_ms_per_sample"], r["pi4_cpu_percent"],
+                                 r["pi4_memory_mb"]] for m, r in seen.items()],
+                               headers=["model", "params", "MACs", "ms / sample", "CPU %", "memory MB"],
+                               tablefmt="github", disable_numparse=True), ""]
+    return lines
 
 
 def _slug(text: str) -> str:
@@ -88,9 +116,9 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
              + ", ".join(f"`{p.name}`" for p, _ in everything) + ".", ""]
     if loaded:
         lines += [
-             "Protocol: frozen embeddings → Linear(D,256)-ReLU-Linear(256,C) probe, stratified 20 %/80 % split per "
-             "seed, 10 seeds (IMPACT paper §5.1). Cells: F1 mean ± std over seeds. Per-machine score = macro F1 = mean "
-             "of its per-task (per-class) F1. Best mean per row in **bold**, within a table.", ""]
+             "Cells: F1 mean ± std over seeds (published cells without a std were printed without one). Per-machine "
+             "score = macro F1 = mean of its per-task (per-class) F1. Best mean per row in **bold**, within a table.",
+             ""]
     for (comparable, version, synthetic), members in sorted(groups.items()):
         try:
             spec = get_suite(members[0]["suite"]["name"])
@@ -99,17 +127,20 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
         taken: set[str] = set()
         ours = [_column(r, _label(r, taken)) for r in members]
         pub_problem, pub_task = published(spec) if spec is not None and not synthetic else ({}, {})
-        pub = [Column(f"{m} (published)", pub_problem.get(m, {}), pub_task.get(m, {}), None)
-               for m in PUBLISHED_ORDER if m in pub_problem]
+        pub = [Column(m if "(" in m else f"{m} (published)", pub_problem.get(m, {}), pub_task.get(m, {}), None)
+               for m in dict.fromkeys([*pub_problem, *pub_task])]
+        also = published_also(spec) if spec is not None and not synthetic else {}
+        also_cols = [Column(m, cells, {}, None) for m, cells in also.items()]
         columns = pub + ours
-        kind = "SYNTHETIC data — not comparable with published DINOS numbers" if synthetic else "real data"
-        lines += [f"## Suite `{comparable}` v{version} ({kind})", ""]
+        kind = "SYNTHETIC data — not comparable with published numbers" if synthetic else "real data"
+        lines += [f"## Suite `{comparable}` v{version} ({kind})", "", _protocol_line(members[0]), ""]
         if any(r["suite"]["subset"] for r in members):
             lines += ["Columns marked [subset] used `--max-clips-per-class`; they are not full-suite scores.", ""]
         problems = [p["name"] for p in members[0]["problems"]]
         task_machine = {t: p["machine"] for p in members[0]["problems"] for t in p["tasks"]}
-        lines += ["### Per machine (Table 3 layout)", "", _table(problems, columns, "per_problem", "machine", latex), ""]
-        tasks = sorted(task_machine, key=lambda t: int(t[1:]))
+        lines += ["### Per machine (Table 3 layout)", "",
+                  _table(problems, columns + also_cols, "per_problem", "machine", latex), ""]
+        tasks = list(task_machine)  # the suite's order (T1…T30; the LISTEN release's class order)
         lines += ["### Per task (Table 4 layout)", "", _table(tasks, columns, "per_task", "task", latex, task_machine), ""]
         if figures:
             tag = _slug(f"{comparable}-v{version}-{'synthetic' if synthetic else 'real'}")
@@ -123,6 +154,8 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
                     confusion_figure(png, prob["confusion_matrix"], prob["tasks"], f"{col.label} — {prob['name']}")
                     links.append(f"[{col.label} / {prob['name']}]({png.relative_to(out.parent).as_posix()})")
             lines += [", ".join(links), ""]
+        if spec is not None and not synthetic:
+            lines += _published_notes(spec, [c.label for c in pub + also_cols])
         lines += ["Runs:", ""] + [
             f"- {c.label}: encoder {c.source['encoder']['name']} v{c.source['encoder']['version']}, "
             f"suite {c.source['suite']['name']} v{c.source['suite']['version']}, "
@@ -134,10 +167,11 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
         if synthetic:
             ref_spec = get_suite("dinos")
             pp, pt = published(ref_spec)
-            ref_cols = [Column(m, pp.get(m, {}), pt.get(m, {}), None) for m in PUBLISHED_ORDER if m in pp]
-            lines += ["### For orientation only: published numbers on the REAL DINOS data (IMPACT paper Table 3)", "",
-                      _table([p for p in problems if any(p in c.per_problem for c in ref_cols)], ref_cols,
-                             "per_problem", "machine", latex), ""]
+            ref_cols = [Column(m, pp.get(m, {}), pt.get(m, {}), None) for m in pp]
+            shown = [p for p in problems if any(p in c.per_problem for c in ref_cols)]
+            if shown:
+                lines += ["### For orientation only: published numbers on the REAL DINOS data (IMPACT paper Table 3)",
+                          "", _table(shown, ref_cols, "per_problem", "machine", latex), ""]
     if anomaly:
         taken_a: set[str] = set()
         lines += anomaly_sections([(_label(r, taken_a), r) for _, r in anomaly], out, figures)

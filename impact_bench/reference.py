@@ -2,25 +2,53 @@
 from __future__ import annotations
 
 import csv
+import math
 from importlib import resources
 
 from impact_bench.suites.spec import SuiteSpec
 
 PUBLISHED_ORDER = ("OpenSMILE", "CLAP", "VGGish", "OPERA-CT", "OPERA-GT", "AudioMAE-PreT", "AudioMAE-FineT", "IMPACT")
+Table = dict[str, dict[str, tuple[float, float]]]  # model → row → (mean, std; NaN when not published)
 
 
-def _read(name: str) -> list[dict[str, str]]:
+def read_rows(name: str) -> list[dict[str, str]]:
     text = (resources.files("impact_bench.published") / name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 
-def published(spec: SuiteSpec) -> tuple[dict[str, dict[str, tuple[float, float]]], dict[str, dict[str, tuple[float, float]]]]:
+def _table(name: str | None, key: str) -> Table:
+    table: Table = {}
+    for row in read_rows(name) if name else []:
+        std = float(row["f1_std"]) if row.get("f1_std") else math.nan
+        table.setdefault(row["model"], {})[row[key]] = (float(row["f1_mean"]), std)
+    return _ordered(table)
+
+
+def _ordered(table: Table) -> Table:
+    """The DINOS paper's models first, in its order; any others after them, in file order."""
+    first = [m for m in PUBLISHED_ORDER if m in table]
+    return {m: table[m] for m in first + [m for m in table if m not in first]}
+
+
+def published(spec: SuiteSpec) -> tuple[Table, Table]:
     """(per-problem, per-task) → {model: {row: (mean, std)}}; empty when the suite has none."""
-    out: list[dict[str, dict[str, tuple[float, float]]]] = []
-    for name, key in ((spec.reference.per_problem, "machine"), (spec.reference.per_task, "task")):
-        table: dict[str, dict[str, tuple[float, float]]] = {}
-        if name:
-            for row in _read(name):
-                table.setdefault(row["model"], {})[row[key]] = (float(row["f1_mean"]), float(row["f1_std"]))
-        out.append(table)
-    return out[0], out[1]
+    return _table(spec.reference.per_problem, "machine"), _table(spec.reference.per_task, "task")
+
+
+def published_also(spec: SuiteSpec) -> Table:
+    """Per-problem rows from other publications on the same tasks (e.g. the LISTEN paper on DINOS)."""
+    out: Table = {}
+    for name in spec.reference.also_per_problem:
+        out.update(_table(name, "machine"))
+    return out
+
+
+def sources(spec: SuiteSpec) -> dict[str, str]:
+    """model → its source line, for every published row of the suite that names one."""
+    out: dict[str, str] = {}
+    names = [spec.reference.per_problem, spec.reference.per_task, *spec.reference.also_per_problem]
+    for name in filter(None, names):
+        for row in read_rows(name):
+            if row.get("source"):
+                out.setdefault(row["model"], row["source"])
+    return out

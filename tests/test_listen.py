@@ -296,3 +296,42 @@ def test_real_weights_load_strictly(arch):
     if not path.is_file():
         pytest.skip(f"{path.name} is not in this copy of the release")
     assert_conforms(build_encoder(arch, checkpoint=str(path)))
+
+
+# --- published rows and leaderboards ------------------------------------------------------------------
+
+def test_listen_paper_rows_sit_beside_dinos_table3():
+    from impact_bench.reference import published, published_also
+    also = published_also(get_suite("dinos"))
+    assert len(also) == 6 and all(set(rows) == {"ColdSpray", "RenishawL", "Yornew", "VF2"} for rows in also.values())
+    assert also["LISTEN (LISTEN paper)"]["Yornew"][0] == 0.907 and also["IMPACT (LISTEN paper)"]["VF2"][0] == 0.952
+    per_problem, per_class = published(SPEC)
+    assert per_problem["LISTEN (paper, its data snapshot)"]["Onsite"][0] == 0.938
+    for model, rows in per_class.items():  # the release-log rows: overall = mean of per-class F1
+        assert set(rows) == set(CLASSES)
+        assert abs(np.mean([v[0] for v in rows.values()]) - per_problem[model]["Onsite"][0]) < 1e-4
+
+
+def test_listen_onsite_leaderboard_shows_published_rows_and_protocol(tmp_path):
+    root = write_release(tmp_path / "rel", per_class=2)
+    out = tmp_path / "out"
+    assert main(["run", "--encoder", "logmel-stats", "--suite", "listen-onsite", "--data-root", str(root), "--seeds",
+                 "2", "--out", str(out), "--no-cache", "--quiet"]) == 0
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", *map(str, out.glob("*.json")), "-o", str(board)]) == 0
+    text = board.read_text()
+    assert "LISTEN (paper, its data snapshot)" in text and "| 0.9380 " in text and "LISTEN (release log)" in text
+    assert "the release's own train/test sets" in text and "| Mode1 " in text and "| On " in text
+    assert "Logs/LISTEN_inference_log_20260613_131701_1038_class_metrics.csv" in text  # provenance of the row
+
+
+@needs_release
+def test_published_rows_regenerate_from_the_release(tmp_path):
+    import subprocess
+    import sys
+    script = Path(__file__).resolve().parents[1] / "scripts" / "published" / "listen_published.py"
+    subprocess.run([sys.executable, str(script), "--listen-dir", REAL, "--out", str(tmp_path)], check=True)
+    from importlib import resources
+    for name in ("listen_paper_table.csv", "listen_onsite_published.csv", "listen_onsite_per_class.csv"):
+        shipped = (resources.files("impact_bench.published") / name).read_text(encoding="utf-8")
+        assert (tmp_path / name).read_text(encoding="utf-8") == shipped, name

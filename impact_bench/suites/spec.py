@@ -89,6 +89,8 @@ class DataSpec(_Strict):
 class ReferenceSpec(_Strict):
     per_problem: Optional[str] = None
     per_task: Optional[str] = None
+    # per-problem rows of other publications on the same tasks, shown beside (per-machine table only)
+    also_per_problem: tuple[str, ...] = ()
     description: str = ""
 
 
