@@ -19,13 +19,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "layout and names (dev_data/, eval_data/, eval ground truth in ground_truth/), 10-s "
                                     "16-kHz clips. mimii-synth (also for mimii-supervised-synth): <snr>/<machine>/id_XX/"
                                     "{normal,abnormal}/, 8 channels. dinos-anomaly-synth: Yornew_anomaly/ and "
-                                    "ColdSpray_anomaly/ under DINOS_Downstreams_{train,test}/.")
+                                    "ColdSpray_anomaly/ under DINOS_Downstreams_{train,test}/. listen-onsite-synth: the LISTEN "
+                                    "release layout (Datasets/Onsite_Train/train_list.csv + Onsite_Test/test/<mode>/), "
+                                    "20 training clips per mode and the release's test counts × --scale.")
     s.add_argument("--suite", default="dinos-synth",
                    help="synthetic suite to write: dinos-synth (default), dinos-anomaly-synth, dcase2020-synth … "
-                        "dcase2024-synth, mimii-synth, mimii-supervised-synth")
+                        "dcase2024-synth, mimii-synth, mimii-supervised-synth, listen-onsite-synth")
     s.add_argument("--machines", type=int, metavar="N", help="anomaly suites: only the first N machine types per set")
     s.add_argument("--out", type=Path, required=True, help="folder to write into (existing identical files are kept)")
-    s.add_argument("--scale", type=float, default=1.0, help="fraction of the published clip counts (min 10 per class)")
+    s.add_argument("--scale", type=float, default=1.0, help="fraction of the published clip counts (at least 10 per class for dinos-synth, 2 for "
+                        "listen-onsite-synth)")
     s.add_argument("--pretrain", type=int, default=0, metavar="N", help="also write N pretraining recordings per category")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=main)
