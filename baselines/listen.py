@@ -80,7 +80,6 @@ class _ListenFamilyEncoder:
 
     arch = ""
     version = "1"
-    license = "LISTEN release: licence not stated (code and weights); research use at your own judgement"
     sample_rate = SR
     min_input_seconds = 1.0
     max_input_seconds = 1.0
@@ -112,7 +111,11 @@ class _ListenFamilyEncoder:
                                    f"dB top_db {TOP_DB:g}, first {FRAMES} frames, (dB+80)/160"}
 
     def spectrogram(self, batch: np.ndarray) -> torch.Tensor:
-        return self.frontend(torch.as_tensor(np.asarray(batch, dtype=np.float32), device=self.device))
+        """One clip at a time, as the release's dataset does: bit-identical to a batched call, and ~2x
+        faster on CPU (a 16-clip STFT's temporaries overflow the cache and fault pages on every call;
+        benchmarks/README.md)."""
+        x = torch.as_tensor(np.asarray(batch, dtype=np.float32), device=self.device)
+        return torch.cat([self.frontend(x[i:i + 1]) for i in range(x.shape[0])])
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -123,25 +126,21 @@ class ListenEncoder(_ListenFamilyEncoder):
     arch = "listen"
     name = "listen"
     embedding_dim = LISTEN_DIM
-    description = "LISTEN (0.07 M, distilled from IMPACT): mean of 64 patch tokens, 64-d"
 
 
 class BCResNet3Encoder(_ListenFamilyEncoder):
     arch = "bc-resnet-3"
     name = "bc-resnet-3"
     embedding_dim = STUDENT_DIM
-    description = "BC-ResNet-3 student of IMPACT (LISTEN release), 192-d"
 
 
 class MobileViTXXSEncoder(_ListenFamilyEncoder):
     arch = "mobilevit-xxs"
     name = "mobilevit-xxs"
     embedding_dim = STUDENT_DIM
-    description = "MobileViT-XXS student of IMPACT (LISTEN release), 192-d"
 
 
 class MobileNetV4SmallEncoder(_ListenFamilyEncoder):
     arch = "mobilenetv4-small"
     name = "mobilenetv4-small"
     embedding_dim = STUDENT_DIM
-    description = "MobileNetV4-Small student of IMPACT (LISTEN release), 192-d"

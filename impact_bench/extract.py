@@ -24,7 +24,7 @@ import torch
 from impact_bench import audio, distributed
 from impact_bench.cache import EmbeddingCache, canonical_hash, file_sha256
 from impact_bench.distributed import Ranks
-from impact_bench.encoders.protocol import Encoder, describe
+from impact_bench.encoders.protocol import Encoder, identity
 from impact_bench.errors import DataError, EncoderError
 from impact_bench.suites.dinos import Clip
 from impact_bench.suites.spec import AudioSpec
@@ -49,7 +49,7 @@ class Extraction:
 
 def hash_clips(clips: list[Clip], progress: bool = True) -> list[str]:
     """Content key per clip: the file's sha256, plus ``@start`` for a clip read from a later sample."""
-    return [file_sha256(c.path) + (f"@{c.start}" if c.start else "")
+    return [file_sha256(c.path) + (f"@{c.start}" if getattr(c, "start", 0) else "")
             for c in tqdm(clips, desc="hashing", unit="clip", disable=not progress, leave=False)]
 
 
@@ -128,7 +128,7 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
                            "drop --no-cache (or run a single process)")
     hashes = hashes if hashes is not None else hash_clips(clips, progress)
     policy = input_policy(encoder, spec)
-    key_fields = {"encoder": describe(encoder), "frontend": frontend(spec), "input": policy}
+    key_fields = {"encoder": identity(encoder), "frontend": frontend(spec), "input": policy}
     cache = EmbeddingCache(cache_root, key_fields)
     found = cache.lookup(hashes)
     todo = [i for i, h in enumerate(hashes) if h not in found]

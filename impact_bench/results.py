@@ -1,7 +1,11 @@
-"""The results file: one JSON per (encoder, suite) run. Schema version 1.1, written down here.
+"""The results file: one JSON per (encoder, suite) run. Schema version 1.2, written down here.
 
 1.1 added ``kind``: ``classification`` (:class:`Results`, the only kind of 1.0 files, which are still
-read) or ``anomaly`` (:class:`AnomalyResults`).
+read) or ``anomaly`` (:class:`AnomalyResults`). 1.2 added ``coverage`` (which of the suite's declared
+classes / sets / machine types the run holds; anything less is marked partial), ``options`` (the
+run options that were applied) and ``suite.main_score`` (which summary number is the headline).
+Files are written and read through the pydantic models of :mod:`impact_bench.results_models`; 1.0
+and 1.1 files are upgraded on load (their coverage is inferred from what they hold).
 
 Bump ``SCHEMA_VERSION`` on any change a reader could notice. A file is only ever written
 complete (``status: "complete"``, temp file + rename); work in progress lives in a hidden
@@ -22,8 +26,8 @@ from typing import Any, Literal, TypedDict
 from impact_bench.cache import atomic_write_bytes
 from impact_bench.errors import ResultsError
 
-SCHEMA_VERSION = "1.1"
-READABLE = ("1.0", "1.1")
+SCHEMA_VERSION = "1.2"
+READABLE = ("1.0", "1.1", "1.2")
 
 
 class MeanStd(TypedDict):
@@ -157,18 +161,20 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def load_results(path: Path) -> Results:
-    """Read and check a results file; incomplete or foreign files are refused with the reason."""
+    """Read, upgrade (1.0, 1.1 → 1.2) and validate a results file; any problem names the file and field."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read results file ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path}: not UTF-8 text ({exc}); expected an impact-bench results JSON") from exc
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ResultsError(f"{path}: expected a JSON object")
     if data.get("schema_version") not in READABLE:
         raise ResultsError(f"{path}: field 'schema_version' is {data.get('schema_version')!r}; "
-                           f"this impact-bench reads {' and '.join(READABLE)}")
+                           f"this impact-bench reads {', '.join(READABLE)}")
     if data.get("status") != "complete":
         raise ResultsError(f"{path}: field 'status' is {data.get('status')!r}; the run did not finish")
     kind = data.setdefault("kind", "classification")
@@ -177,4 +183,83 @@ def load_results(path: Path) -> Results:
     missing = [k for k in (REQUIRED_ANOMALY if kind == "anomaly" else REQUIRED) if k not in data]
     if missing:
         raise ResultsError(f"{path}: missing fields {missing}")
-    return data  # type: ignore[return-value]
+    return validate_results(upgrade(data), str(path))  # type: ignore[return-value]
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A 1.0 / 1.1 file in the 1.2 layout: coverage inferred from its contents, options unknown."""
+    if data["schema_version"] == SCHEMA_VERSION:
+        return data
+    data = dict(data)
+    suite = dict(data["suite"])
+    subset = bool(suite.get("subset"))
+    if data["kind"] == "classification":
+        classes = [t for p in data.get("problems", []) for t in p.get("tasks", [])]
+        held = {"classes": classes}
+        suite.setdefault("main_score", "mean_macro_f1")
+    else:
+        held = {"sets": {k: sorted(v.get("machines", {})) for k, v in data.get("sets", {}).items()}}
+        suite.setdefault("main_score", "mean")
+        summary = dict(data.get("summary", {}))
+        scored = [v for v in summary.values() if isinstance(v, (int, float))]
+        summary.setdefault("mean", sum(scored) / len(scored) if scored else None)
+        data["summary"] = summary
+    data["suite"] = suite
+    data.setdefault("coverage", {"complete": not subset, "inferred": True, "declared": None, "held": held,
+                                 "missing": {}, "summary": "inferred from a schema "
+                                 f"{data['schema_version']} file" + (" (subset)" if subset else "")})
+    data.setdefault("options", {})
+    data["upgraded_from"] = data["schema_version"]
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def validate_results(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The dict as the results models accept it (extra fields kept); errors name ``where`` and the field."""
+    from pydantic import ValidationError
+
+    from impact_bench.results_models import model_for
+    try:
+        model = model_for(data.get("kind", "classification")).model_validate(data)
+    except ValidationError as exc:
+        problems = [f"field '{'.'.join(str(p) for p in e['loc']) or '(top level)'}': {e['msg']}" for e in exc.errors()]
+        raise ResultsError(f"{where}: malformed results file\n  " + "\n  ".join(problems[:10])) from None
+    return model.model_dump(mode="json")
+
+
+def headline(res: dict[str, Any]) -> float | None:
+    """The suite's main score of a run (``suite.main_score`` names the summary entry): what logs, the
+    demo and leaderboards print as one number. None when that entry was not scored."""
+    key = res["suite"].get("main_score") or ("mean_macro_f1" if res.get("kind") == "classification" else "mean")
+    value = res.get("summary", {}).get(key)
+    return None if value is None else float(value)
+
+
+def coverage_of(spec: Any, clips: list[Any], subset: bool = False) -> dict[str, Any]:
+    """Which of the suite's declared classes (classification) or sets × machine types (anomaly) the
+    clips hold; ``complete`` only when nothing declared is missing and no subset option was used."""
+    if getattr(spec, "kind", "classification") == "classification":
+        declared = [t.id for t in spec.tasks]
+        held_classes = sorted({c.task for c in clips}, key=declared.index)
+        missing: dict[str, Any] = {"classes": [t for t in declared if t not in held_classes]}
+        declared_d: dict[str, Any] = {"classes": declared}
+        held: dict[str, Any] = {"classes": held_classes}
+    else:
+        sets = list(spec.protocol.sets)
+        held_sets: dict[str, list[str]] = {}
+        for c in clips:
+            held_sets.setdefault(c.set, [])
+            if c.machine not in held_sets[c.set]:
+                held_sets[c.set].append(c.machine)
+        machines = {s: list(spec.data.machines.get(s, ())) for s in sets}
+        declared_d = {"sets": {s: machines[s] or None for s in sets}}
+        held = {"sets": {s: sorted(v) for s, v in held_sets.items()}}
+        missing = {"sets": [s for s in sets if s not in held_sets],
+                   "machines": {s: [m for m in machines[s] if m not in held_sets.get(s, [])]
+                                for s in sets if s in held_sets and any(m not in held_sets[s] for m in machines[s])}}
+    parts = [f"missing {k}: {v}" for k, v in missing.items() if v]
+    complete = not parts and not subset
+    if subset:
+        parts.append("a subset option limited the data")
+    return {"complete": complete, "inferred": False, "declared": declared_d, "held": held, "missing": missing,
+            "summary": "; ".join(parts) if parts else "the whole suite"}

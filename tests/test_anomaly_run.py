@@ -14,7 +14,7 @@ import soundfile as sf
 from impact_bench.anomaly.backends import BackendConfig
 from impact_bench.anomaly.dataset import AsdClip, read_attributes, read_correspondence, scan_dcase, scan_mimii
 from impact_bench.anomaly.evaluator import evaluate
-from impact_bench.anomaly.run import score_set
+from impact_bench.anomaly.scoring import score_set
 from impact_bench.errors import DataError
 from impact_bench.runner import RunRequest, run
 from impact_bench.suites.catalog import get_suite
@@ -54,7 +54,7 @@ def _run(root: Path, suite: str, out: Path, **kw) -> dict:
 def test_run_writes_official_files_and_matches_the_evaluator(trees, tmp_path, year, score_name, decision_name):
     root = trees(year)
     res = _run(root, f"dcase{year}-synth", tmp_path)
-    sub = tmp_path / f"dcase{year}-synth__logmel-stats__subset.submission"
+    sub = tmp_path / f"dcase{year}-synth__logmel-stats__partial.submission"
     assert (sub / "eval" / score_name).is_file()
     if decision_name:
         rows = list(csv.reader(open(sub / "eval" / decision_name)))
@@ -82,7 +82,7 @@ def test_eval_labels_never_reach_the_scores(trees, tmp_path):
             csv.writer(fh, lineterminator="\n").writerows(rows)
     a = _run(root, "dcase2023-synth", tmp_path / "a")
     b = _run(root, "dcase2023-synth", tmp_path / "b", ground_truth=flipped)
-    sub = "dcase2023-synth__logmel-stats__subset.submission/eval"
+    sub = "dcase2023-synth__logmel-stats__partial.submission/eval"
     for f in sorted((tmp_path / "a" / sub).glob("*.csv")):
         assert f.read_bytes() == (tmp_path / "b" / sub / f.name).read_bytes()
     ma, mb = (next(iter(r["sets"]["eval"]["machines"].values()))["mean"] for r in (a, b))
@@ -180,7 +180,7 @@ def test_eval_without_ground_truth_is_written_but_not_scored(trees, tmp_path):
     res = _run(copy, "dcase2023", tmp_path / "out")  # the real suite: no automatic ground truth
     assert res["sets"]["eval"]["scored"] is False and "--ground-truth" in res["sets"]["eval"]["reason"]
     assert res["summary"]["eval"] is None
-    assert (tmp_path / "out" / "dcase2023__logmel-stats__subset.submission" / "eval").is_dir()
+    assert (tmp_path / "out" / "dcase2023__logmel-stats__partial.submission" / "eval").is_dir()
 
 
 def test_leaderboard_official_layout_published_rows_and_roc(trees, tmp_path):

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import torch
 
-from impact_bench import runner
+from impact_bench.pipeline import classification
 from impact_bench.cli import main
 from impact_bench.results import load_results
 
@@ -49,7 +49,7 @@ def test_different_config_needs_overwrite(tiny_tree, tmp_path, capsys):
 
 
 def test_interrupted_run_resumes_from_finished_units(tiny_tree, tmp_path, monkeypatch):
-    real = runner._probe_unit
+    real = classification.probe_unit
     calls = []
 
     def flaky(problem, *a, **k):
@@ -58,7 +58,7 @@ def test_interrupted_run_resumes_from_finished_units(tiny_tree, tmp_path, monkey
             raise KeyboardInterrupt
         return real(problem, *a, **k)
 
-    monkeypatch.setattr(runner, "_probe_unit", flaky)
+    monkeypatch.setattr(classification, "probe_unit", flaky)
     assert _run(tiny_tree, tmp_path / "r") == 130
     final = tmp_path / "r" / "dinos-synth__logmel-stats.json"
     assert not final.exists()  # no results file that looks complete

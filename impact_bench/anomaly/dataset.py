@@ -10,7 +10,7 @@
   the normal classes are those of the authors' ``unified_config.py`` (facts impact-eat-opera.md §5).
 
 Labels of evaluation test clips are hidden in the file names; they are read from the official
-ground truth only after every score is fixed (``anomaly.run``).
+ground truth only after every score is fixed (``anomaly.scoring``).
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def looks_like(layout: str, root: Path) -> bool:
         return any(_set_dir(root, s) for s in ("dev", "eval"))
     if layout == "mimii":
         return any((root / f).is_dir() for names in SNR_FOLDERS.values() for f in names)
-    from impact_bench.suites.dinos import find_release_root
+    from impact_bench.suites.dinos import find_release_root  # noqa: PLC0415 (dinos imports nothing of ours above it)
     try:
         find_release_root(root)
         return True
@@ -149,9 +149,11 @@ def snr_folder(root: Path, snr: str) -> Path | None:
     return None
 
 
-def scan_mimii(root: Path, snrs: tuple[str, ...], only: tuple[str, ...] = ()) -> AsdIndex:
+def scan_mimii(root: Path, snrs: tuple[str, ...], only: tuple[str, ...] = (), split_normals: bool = True) -> AsdIndex:
     """Official protocol (mimii_baseline ``dataset_generator``): per (SNR, type, ID), sorted normals;
-    test = the first len(abnormal) normals + every abnormal; train = the remaining normals."""
+    test = the first len(abnormal) normals + every abnormal; train = the remaining normals. That split
+    needs more normals than abnormals; ``split_normals=False`` (the supervised protocol, which re-splits
+    every clip itself) only needs both classes."""
     root = Path(root)
     index = AsdIndex(root, [])
     for snr in snrs:
@@ -169,8 +171,9 @@ def scan_mimii(root: Path, snrs: tuple[str, ...], only: tuple[str, ...] = ()) ->
             for idir in ids:
                 normal = sorted((idir / "normal").glob("*.wav"))
                 abnormal = sorted((idir / "abnormal").glob("*.wav"))
-                if not abnormal or len(normal) <= len(abnormal):
-                    raise DataError(f"{idir}: needs abnormal/*.wav and more normal/*.wav than abnormal ones "
+                if not abnormal or not normal or (split_normals and len(normal) <= len(abnormal)):
+                    need = "more normal/*.wav than abnormal ones" if split_normals else "normal/*.wav"
+                    raise DataError(f"{idir}: needs abnormal/*.wav and {need} "
                                     f"(found {len(normal)} normal, {len(abnormal)} abnormal)")
                 n = len(abnormal)
                 for k, p in enumerate(normal):

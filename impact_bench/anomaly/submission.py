@@ -19,10 +19,12 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from impact_bench.errors import DataError, ResultsError
+
+if TYPE_CHECKING:  # annotations only; YEARS/check_year are imported by the CLI's argument parser
+    import numpy as np
 
 YEARS = (2020, 2021, 2022, 2023, 2024, 2025)
 
@@ -87,6 +89,8 @@ def read_rows(path: Path, decision: bool = False) -> dict[str, float]:
 def write_submission(folder: Path, year: int, units: dict[Unit, tuple[list[str], np.ndarray, np.ndarray | None]],
                      overwrite: bool = False) -> Path:
     """Write every unit's ``(file names, scores, decisions)`` atomically as one folder."""
+    import numpy as np
+
     folder = Path(folder)
     if folder.exists() and not overwrite:
         raise ResultsError(f"{folder} exists; pass --overwrite to replace it")

@@ -67,7 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "n_clusters=16, n_components=2")
     a.add_argument("--machines", nargs="+", default=[], metavar="TYPE",
                    help="score only these machine types (results marked as a subset)")
-    a.add_argument("--toy2022", choices=["evaluator", "attributes"], default="evaluator",
+    a.add_argument("--toy2022", choices=["evaluator", "attributes"], default=None,
                    help="DCASE 2022 eval ToyCar/ToyTrain ground truth: the evaluator's files (official ranking, "
                         "default) or its later attribute files (see docs/anomaly.md)")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: ./results)")

@@ -100,7 +100,17 @@ class _SuiteHeader(_Strict):
     title: str
     synthetic: bool
     comparable_to: str  # suites whose scores may share a table (same tasks, real data)
+    # the summary entry that is this suite's headline number: classification "mean_macro_f1" (mean of the
+    # problems' macro-F1); anomaly: a set name (e.g. "eval") or "mean" (mean of the scored sets' scores)
+    main_score: Optional[str] = None
     source_file: str = ""
+
+    @model_validator(mode="after")
+    def _main_score(self) -> "_SuiteHeader":
+        if self.main_score is None:
+            object.__setattr__(self, "main_score", "mean_macro_f1" if getattr(self, "kind", "") == "classification"
+                               else "mean")
+        return self
 
 
 class SuiteSpec(_SuiteHeader):
@@ -218,9 +228,14 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# libyaml's safe loader when PyYAML was built with it (same safe subset, ~5x faster: `list suites` and every
+# run read all of tasks/*.yaml); the pure-Python one otherwise
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise TaskFileError(f"{path}: cannot read suite file ({exc})") from exc
     except yaml.YAMLError as exc:

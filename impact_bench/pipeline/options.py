@@ -1,0 +1,99 @@
+"""What a run is asked to do: common options plus one option group per suite kind.
+
+An option given for a suite whose kind does not use it is refused, naming the option and the
+suite's kind (never silently ignored); every option that was applied is recorded in the results
+file (``options``). Defaults live once, in the suite file; these fields only override them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from impact_bench.errors import ImpactBenchError
+from impact_bench.suites.spec import AnomalySuiteSpec, AnySuite
+
+
+class OptionError(ImpactBenchError):
+    """An option that does not apply to the chosen suite, or an invalid combination."""
+
+
+@dataclass
+class RunRequest:
+    # common to every suite kind
+    encoder: str
+    suite: str
+    out: Path = Path("results")
+    data_root: Path | None = None
+    checkpoint: str | None = None
+    encoder_options: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    batch_size: int = 32
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    overwrite: bool = False
+    autoload_plugins: bool = True
+    progress: bool = True
+    tasks_dirs: tuple[str, ...] = ()
+    label: str | None = None  # run name in file names and leaderboards (default: the encoder's name)
+    # classification (and, where marked, supervised anomaly) suites; None / empty = the suite's default
+    seeds: int | None = None                 # also supervised anomaly
+    max_clips_per_class: int | None = None
+    split: str | None = None                 # "paper" | "official"
+    probe: str | None = None                 # "paper" | "listen"
+    class_map: Path | None = None            # dinos-release layout only
+    standardize: bool = False                # also supervised anomaly
+    # unsupervised anomaly suites
+    ground_truth: Path | None = None         # official evaluator folder of the eval set
+    backend: dict[str, Any] = field(default_factory=dict)  # overrides of the suite's back end
+    toy2022: str | None = None               # DCASE 2022 only: "evaluator" (default) | "attributes"
+    machines: tuple[str, ...] = ()           # also supervised anomaly: score only these machine types
+
+
+FLAGS = {"seeds": "--seeds", "max_clips_per_class": "--max-clips-per-class", "split": "--split", "probe": "--probe",
+         "class_map": "--class-map", "standardize": "--standardize", "ground_truth": "--ground-truth",
+         "backend": "--backend-opt", "toy2022": "--toy2022", "machines": "--machines"}
+KIND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "classification": ("seeds", "max_clips_per_class", "split", "probe", "class_map", "standardize"),
+    "anomaly": ("ground_truth", "backend", "toy2022", "machines"),
+    "supervised anomaly": ("seeds", "standardize", "machines"),
+}
+
+
+def suite_kind(spec: AnySuite) -> str:
+    if isinstance(spec, AnomalySuiteSpec):
+        return "supervised anomaly" if spec.protocol.scheme == "supervised" else "anomaly"
+    return "classification"
+
+
+def given(req: RunRequest) -> dict[str, Any]:
+    """The kind-specific options the user set (anything not at its unset value)."""
+    out = {}
+    for name in FLAGS:
+        value = getattr(req, name)
+        if value not in (None, False, (), {}, []):
+            out[name] = str(value) if isinstance(value, Path) else (list(value) if isinstance(value, tuple) else value)
+    return out
+
+
+def check_options(req: RunRequest, spec: AnySuite) -> dict[str, Any]:
+    """Refuse options the suite's kind does not use; return the applied ones (for the results file)."""
+    kind = suite_kind(spec)
+    applied = given(req)
+    wrong = [FLAGS[k] for k in applied if k not in KIND_OPTIONS[kind]]
+    if wrong:
+        allowed = ", ".join(FLAGS[k] for k in KIND_OPTIONS[kind])
+        raise OptionError(f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to suite {spec.name} "
+                          f"(kind: {kind}); options for {kind} suites: {allowed}")
+    if req.class_map is not None and spec.data.layout != "dinos-release":
+        raise OptionError(f"--class-map does not apply to suite {spec.name}: its classes come from its "
+                          f"{spec.data.layout} layout, not from folder names")
+    if req.toy2022 is not None and getattr(spec.data, "year", None) != 2022:
+        raise OptionError(f"--toy2022 applies to DCASE 2022 suites only, not to {spec.name}")
+    if req.seeds is not None and req.seeds < 1:
+        raise OptionError(f"--seeds must be ≥ 1, got {req.seeds}")
+    if req.batch_size < 1:
+        raise OptionError(f"--batch-size must be ≥ 1, got {req.batch_size}")
+    if req.max_clips_per_class is not None and req.max_clips_per_class < 1:
+        raise OptionError(f"--max-clips-per-class must be ≥ 1, got {req.max_clips_per_class}")
+    return applied

@@ -1,0 +1,116 @@
+"""Pydantic models of the results file (schema 1.2), one per suite kind.
+
+Every file is written and read through these (``results.validate_results``): scores must be finite
+and within [0, 1], counts integers, the required blocks present; any other field is kept as it is
+(``extra="allow"``), so a reader never loses what a newer writer added. Upgrading 1.0 / 1.1 files
+happens before validation (``results.upgrade``).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class MeanStd(_Open):
+    mean: Score
+    std: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]  # population std over seeds (ddof 0)
+
+
+class SeedResult(_Open):
+    seed: int
+    macro_f1: Score
+    accuracy: Score
+    balanced_accuracy: Score
+    per_task_f1: dict[str, Score]
+    epochs: int
+    final_train_loss: Annotated[float, Field(allow_inf_nan=False)]
+    n_train: int = Field(ge=1)
+    n_test: int = Field(ge=1)
+
+
+class ProblemResult(_Open):
+    name: str
+    machine: str
+    tasks: list[str]
+    n_clips: int = Field(ge=1)
+    macro_f1: MeanStd
+    accuracy: MeanStd
+    balanced_accuracy: MeanStd
+    per_task_f1: dict[str, MeanStd]
+    confusion_matrix: list[list[int]]
+    seeds: list[SeedResult] = Field(min_length=1)
+
+
+class Coverage(_Open):
+    complete: bool
+    inferred: bool = False  # True: derived on upgrade from a 1.0 / 1.1 file
+    declared: Optional[dict[str, Any]] = None
+    held: dict[str, Any]
+    missing: dict[str, Any] = {}
+    summary: str = ""
+
+
+class SuiteInfo(_Open):
+    name: str
+    version: str
+    title: str
+    synthetic: bool
+    comparable_to: str
+    main_score: Optional[str] = None
+    data_root: str
+    data_fingerprint: dict[str, Any]
+    subset: bool
+    notices: list[str] = []
+
+
+class EncoderInfo(_Open):
+    name: str
+    version: str
+    label: Optional[str] = None
+
+
+class _Header(_Open):
+    schema_version: Literal["1.2"]
+    status: Literal["complete"]
+    run_fingerprint: str
+    encoder: EncoderInfo
+    suite: SuiteInfo
+    protocol: dict[str, Any]
+    coverage: Coverage
+    options: dict[str, Any]
+    extraction: dict[str, Any]
+    timings: dict[str, Annotated[float, Field(allow_inf_nan=False)]]
+    provenance: dict[str, Any]
+
+
+class ClassificationSummary(_Open):
+    mean_macro_f1: Score
+
+
+class ClassificationResults(_Header):
+    kind: Literal["classification"]
+    problems: list[ProblemResult] = Field(min_length=1)
+    summary: ClassificationSummary
+
+
+class AnomalySet(_Open):
+    scored: bool = True
+    official_score: Optional[Score] = None
+    machines: dict[str, Any] = {}
+
+
+class AnomalyResults(_Header):
+    kind: Literal["anomaly"]
+    sets: dict[str, AnomalySet] = Field(min_length=1)
+    summary: dict[str, Optional[Score]]
+
+
+def model_for(kind: str) -> type[_Header]:
+    return AnomalyResults if kind == "anomaly" else ClassificationResults
