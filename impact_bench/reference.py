@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import math
+from functools import lru_cache
 from importlib import resources
 
 from impact_bench.suites.spec import SuiteSpec
@@ -11,9 +12,12 @@ PUBLISHED_ORDER = ("OpenSMILE", "CLAP", "VGGish", "OPERA-CT", "OPERA-GT", "Audio
 Table = dict[str, dict[str, tuple[float, float]]]  # model → row → (mean, std; NaN when not published)
 
 
-def read_rows(name: str) -> list[dict[str, str]]:
+@lru_cache(maxsize=16)
+def read_rows(name: str) -> tuple[dict[str, str], ...]:
+    """Rows of ``leaderboards/published/<name>`` (shipped as ``impact_bench.published``): the one reader
+    of every published-number file, classification and anomaly alike."""
     text = (resources.files("impact_bench.published") / name).read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines()))
+    return tuple(csv.DictReader(text.splitlines()))
 
 
 def _table(name: str | None, key: str) -> Table:

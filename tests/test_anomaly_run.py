@@ -184,7 +184,7 @@ def test_eval_without_ground_truth_is_written_but_not_scored(trees, tmp_path):
 
 
 def test_leaderboard_official_layout_published_rows_and_roc(trees, tmp_path):
-    from impact_bench.leaderboard import build
+    from impact_bench.leaderboards import build
     root = trees(2023)
     synth = run(RunRequest(encoder="logmel-stats", suite="dcase2023-synth", data_root=root, out=tmp_path / "r",
                            use_cache=False, progress=False), log=lambda _m: None)

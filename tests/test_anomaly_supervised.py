@@ -86,7 +86,7 @@ def test_mimii_supervised_synth_end_to_end(tmp_path):
     assert set(fan["mean"]) == {"accuracy", "precision", "recall", "f1", "auc"}
     assert res["summary"]["6dB"] == pytest.approx(fan["mean"]["f1"])
     assert not (tmp_path / "o" / "mimii-supervised-synth__logmel-stats.submission").exists()
-    from impact_bench.leaderboard import build
+    from impact_bench.leaderboards import build
     text = build([path], tmp_path / "board.md").read_text()
     assert "supervised protocol (b)" in text and "### -6dB: Youden-index threshold" in text
     assert "(published)" not in text  # synthetic: no reference rows

@@ -3,7 +3,7 @@ from importlib import resources
 
 import numpy as np
 
-from impact_bench.leaderboard import Column, _table
+from impact_bench.leaderboards.classification import Column, _table
 from impact_bench.reference import published
 from impact_bench.suites.catalog import get_suite
 

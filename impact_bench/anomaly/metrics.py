@@ -17,7 +17,7 @@ Sources (facts ``dcase-mimii.md`` §2): ``y-kawagu/dcase2020_task2_evaluator``,
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.stats
@@ -138,3 +138,34 @@ def roc_points(y: np.ndarray, s: np.ndarray, n: int = ROC_POINTS) -> dict[str, l
     fpr, tpr, _ = roc_curve(np.asarray(y), np.asarray(s, dtype=np.float64))
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(n, len(fpr))).round().astype(int))
     return {"fpr": [round(float(v), 4) for v in fpr[keep]], "tpr": [round(float(v), 4) for v in tpr[keep]]}
+
+
+# --- aggregation rules of the published tables (per machine type, per set, dev + eval) ---
+
+def machine_score(year: int, entry: dict[str, Any]) -> float:
+    """One figure per machine type as the published per-machine tables give it: 2020 mean(AUC, pAUC)
+    over IDs; 2021 hmean of every (section, domain) AUC and pAUC; 2022+ hmean of every section's
+    AUC-source, AUC-target and pAUC (the official score restricted to that machine type)."""
+    if year == 2020:
+        return (entry["mean"]["auc"] + entry["mean"]["pauc"]) / 2
+    if year == 2021:
+        units = [d for s in entry["sections"].values() for d in s.values()]
+        return official_2021(units)
+    return official_2022(list(entry["sections"].values()))
+
+
+def set_score(year: int, entry: dict[str, Any]) -> float:
+    """The set's headline as published: official score (2021+), mean over types of mean(AUC, pAUC) (2020)."""
+    if year == 2020:
+        return float(np.mean([machine_score(2020, e) for e in entry["machines"].values()]))
+    return float(entry["official_score"])
+
+
+def combined_score(year: int, sets: dict[str, Any]) -> float | None:
+    """RMIS's per-year figure over dev and eval: their mean for 2020, their harmonic mean for 2021+.
+    None unless both sets are scored."""
+    dev, ev = sets.get("dev"), sets.get("eval")
+    if not (dev and ev and dev.get("scored") and ev.get("scored")):
+        return None
+    a, b = set_score(year, dev), set_score(year, ev)
+    return (a + b) / 2 if year == 2020 else hmean([a, b])

@@ -4,26 +4,19 @@
 documents) holds, in long format: per-machine-type scores of published systems (Han et al.'s
 Tables I, II, VI-X: hmean of AUC and pAUC per machine type, 2020 as their mean), the RMIS
 frozen-encoder KNN anchors (one score per year over dev and eval), and the MIMII SNR report's
-supervised figures. Our runs are summarised with the same definitions here.
+supervised figures. Our runs are summarised with the same definitions (``anomaly.metrics``:
+``machine_score``, ``set_score``, ``combined_score``).
 """
 from __future__ import annotations
 
-import csv
-from functools import lru_cache
-from importlib import resources
-from typing import Any
-
-import numpy as np
-
-from impact_bench.anomaly import metrics as m
+from impact_bench.anomaly.metrics import combined_score, machine_score, set_score  # noqa: F401 (the rules live there)
+from impact_bench.reference import read_rows
 
 REFERENCE_FILE = "anomaly_reference.csv"
 
 
-@lru_cache(maxsize=4)
 def _table(name: str) -> tuple[dict[str, str], ...]:
-    text = (resources.files("impact_bench.published") / name).read_text(encoding="utf-8")
-    return tuple(csv.DictReader(text.splitlines()))
+    return read_rows(name)
 
 
 def rows_from(name: str, suite: str, metric_prefix: str = "") -> dict[str, dict[str, dict[str, dict[str, float]]]]:
@@ -39,32 +32,3 @@ def rows_from(name: str, suite: str, metric_prefix: str = "") -> dict[str, dict[
 def reference_rows(suite: str, metric_prefix: str = "") -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """The generated seed-table / RMIS / MIMII-report rows (``anomaly_reference.csv``)."""
     return rows_from(REFERENCE_FILE, suite, metric_prefix)
-
-
-def machine_score(year: int, entry: dict[str, Any]) -> float:
-    """One figure per machine type as the published per-machine tables give it: 2020 mean(AUC, pAUC)
-    over IDs; 2021 hmean of every (section, domain) AUC and pAUC; 2022+ hmean of every section's
-    AUC-source, AUC-target and pAUC (the official score restricted to that machine type)."""
-    if year == 2020:
-        return (entry["mean"]["auc"] + entry["mean"]["pauc"]) / 2
-    if year == 2021:
-        units = [d for s in entry["sections"].values() for d in s.values()]
-        return m.official_2021(units)
-    return m.official_2022(list(entry["sections"].values()))
-
-
-def set_score(year: int, entry: dict[str, Any]) -> float:
-    """The set's headline as published: official score (2021+), mean over types of mean(AUC, pAUC) (2020)."""
-    if year == 2020:
-        return float(np.mean([machine_score(2020, e) for e in entry["machines"].values()]))
-    return float(entry["official_score"])
-
-
-def combined_score(year: int, sets: dict[str, Any]) -> float | None:
-    """RMIS's per-year figure over dev and eval: their mean for 2020, their harmonic mean for 2021+.
-    None unless both sets are scored."""
-    dev, ev = sets.get("dev"), sets.get("eval")
-    if not (dev and ev and dev.get("scored") and ev.get("scored")):
-        return None
-    a, b = set_score(year, dev), set_score(year, ev)
-    return (a + b) / 2 if year == 2020 else m.hmean([a, b])

@@ -14,7 +14,7 @@ from pathlib import Path
 from impact_bench.impact.config import preset
 from impact_bench.impact.pretrain_data import scan
 from impact_bench.impact.train import TrainRequest, train
-from impact_bench.leaderboard import build
+from impact_bench.leaderboards import build
 from impact_bench.runner import RunRequest, run
 from impact_bench.suites.catalog import get_suite
 from impact_bench.synth.catalog import write_suite_data

@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from impact_bench.leaderboard import build
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("leaderboard", help="render results JSONs as paper-style tables beside the published numbers")
@@ -17,6 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from impact_bench.leaderboards import build  # pandas, matplotlib, scipy
+
     out = build(args.results, args.out, latex=args.format == "latex", figures=not args.no_figures)
     print(f"wrote {out}")
     return 0

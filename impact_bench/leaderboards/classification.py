@@ -8,14 +8,14 @@ ones printed separately for orientation only. Best mean in each row is bold, wit
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from tabulate import tabulate
 
-from impact_bench.anomaly.leaderboard import sections as anomaly_sections
+from impact_bench.leaderboards.anomaly import sections as anomaly_sections
+from impact_bench.leaderboards.common import is_best, label as run_label, runs_lines, slug
 from impact_bench.errors import RegistryError, ResultsError
 from impact_bench.plots import bar_chart, confusion_figure
 from impact_bench.reference import published, published_also, read_rows, sources
@@ -39,14 +39,6 @@ def _column(res: Results, label: str) -> Column:
     return Column(label, per_problem, per_task, res)
 
 
-def _label(res: Results, taken: set[str]) -> str:
-    label = (res["encoder"].get("label") or res["encoder"]["name"]) + (" [subset]" if res["suite"]["subset"] else "")
-    if label in taken:
-        label += f" ({res['run_fingerprint'][:6]})"
-    taken.add(label)
-    return label
-
-
 def _fmt(cell: tuple[float, float] | None, bold: bool, latex: bool) -> str:
     if cell is None:
         return "–"
@@ -61,9 +53,9 @@ def _table(rows: list[str], columns: list[Column], attr: str, row_header: str, l
     body = []
     for row in rows:
         cells = [getattr(c, attr).get(row) for c in columns]
-        best = max((c[0] for c in cells if c is not None), default=None)
+        means = [None if c is None else c[0] for c in cells]
         line = [row] + ([extra.get(row, "")] if extra else [])
-        line += [_fmt(c, c is not None and best is not None and abs(c[0] - best) < 5e-5, latex) for c in cells]
+        line += [_fmt(c, is_best(m, means), latex) for c, m in zip(cells, means)]
         body.append(line)
     headers = [row_header] + (["machine"] if extra else []) + [c.label for c in columns]
     return tabulate(body, headers=headers, tablefmt="latex_raw" if latex else "github", disable_numparse=True)
@@ -76,6 +68,12 @@ def _protocol_line(res: Results) -> str:
     how = ("the release's own train/test sets (seeds vary head init and batch order)" if split == "official"
            else f"stratified {probe['train_fraction']:.0%} train / rest test, re-split per seed")
     return f"Protocol: frozen embeddings → {head}; {how}; {probe['seeds']} seeds (per run, see Runs)."
+
+
+def _run_protocol(r: Results) -> str:
+    probe = r["protocol"]["probe"]
+    head = "listen head" if probe.get("head") == "listen" else "paper probe"
+    return (f"split {r['protocol']['split']}, {head}, {probe['seeds']} seeds, standardize={probe['standardize']}")
 
 
 def _published_notes(spec, labels: list[str]) -> list[str]:
@@ -95,10 +93,6 @@ def _published_notes(spec, labels: list[str]) -> list[str]:
                                headers=["model", "params", "MACs", "ms / sample", "CPU %", "memory MB"],
                                tablefmt="github", disable_numparse=True), ""]
     return lines
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
 
 def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True) -> Path:
@@ -125,7 +119,7 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
         except RegistryError:
             spec = None
         taken: set[str] = set()
-        ours = [_column(r, _label(r, taken)) for r in members]
+        ours = [_column(r, run_label(r, taken)) for r in members]
         pub_problem, pub_task = published(spec) if spec is not None and not synthetic else ({}, {})
         pub = [Column(m if "(" in m else f"{m} (published)", pub_problem.get(m, {}), pub_task.get(m, {}), None)
                for m in dict.fromkeys([*pub_problem, *pub_task])]
@@ -143,27 +137,20 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
         tasks = list(task_machine)  # the suite's order (T1…T30; the LISTEN release's class order)
         lines += ["### Per task (Table 4 layout)", "", _table(tasks, columns, "per_task", "task", latex, task_machine), ""]
         if figures:
-            tag = _slug(f"{comparable}-v{version}-{'synthetic' if synthetic else 'real'}")
+            tag = slug(f"{comparable}-v{version}-{'synthetic' if synthetic else 'real'}")
             bar = fig_dir / f"per_machine_{tag}.png"
             bar_chart(bar, problems, {c.label: c.per_problem for c in columns}, f"{comparable} v{version} ({kind})")
             lines += [f"![per-machine F1]({bar.relative_to(out.parent).as_posix()})", "", "Confusion matrices (summed over seeds): "]
             links = []
             for col in ours:
                 for prob in col.source["problems"]:
-                    png = fig_dir / f"cm_{tag}_{_slug(col.label)}_{_slug(prob['name'])}.png"
+                    png = fig_dir / f"cm_{tag}_{slug(col.label)}_{slug(prob['name'])}.png"
                     confusion_figure(png, prob["confusion_matrix"], prob["tasks"], f"{col.label} — {prob['name']}")
                     links.append(f"[{col.label} / {prob['name']}]({png.relative_to(out.parent).as_posix()})")
             lines += [", ".join(links), ""]
         if spec is not None and not synthetic:
             lines += _published_notes(spec, [c.label for c in pub + also_cols])
-        lines += ["Runs:", ""] + [
-            f"- {c.label}: encoder {c.source['encoder']['name']} v{c.source['encoder']['version']}, "
-            f"suite {c.source['suite']['name']} v{c.source['suite']['version']}, "
-            f"{c.source['suite']['data_fingerprint']['files']} clips, split {c.source['protocol']['split']}, "
-            f"{c.source['protocol']['probe']['seeds']} seeds, standardize={c.source['protocol']['probe']['standardize']}, "
-            f"impact-bench {c.source['provenance']['impact_bench_version']} "
-            f"({(c.source['provenance']['git_commit'] or 'no git')[:8]}), {c.source['provenance']['created_utc']}"
-            for c in ours] + [""]
+        lines += runs_lines([(c.label, c.source) for c in ours], _run_protocol)
         if synthetic:
             ref_spec = get_suite("dinos")
             pp, pt = published(ref_spec)
@@ -174,7 +161,7 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
                           "", _table(shown, ref_cols, "per_problem", "machine", latex), ""]
     if anomaly:
         taken_a: set[str] = set()
-        lines += anomaly_sections([(_label(r, taken_a), r) for _, r in anomaly], out, figures)
+        lines += anomaly_sections([(run_label(r, taken_a), r) for _, r in anomaly], out, figures)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
     return out

@@ -8,7 +8,6 @@ and marked; runs with a transductive normalisation are marked too. ROC curves pe
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
-from impact_bench.anomaly.reference import (combined_score, machine_score, reference_rows, rows_from,  # noqa: E402
-                                            set_score)
+from impact_bench.anomaly.metrics import combined_score, machine_score, set_score  # noqa: E402
+from impact_bench.anomaly.reference import reference_rows, rows_from  # noqa: E402
+from impact_bench.leaderboards.common import bold_best as _bold_best, runs_lines, slug as _slug  # noqa: E402
 from impact_bench.errors import RegistryError  # noqa: E402
 from impact_bench.suites.catalog import get_suite  # noqa: E402
 
@@ -54,16 +54,6 @@ def _cell(vals: dict[str, float] | None, fields: tuple[str, ...]) -> str:
     return " / ".join(f"{vals[f]:.4f}" if f in vals else "–" for f in fields)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-
-
-def _bold_best(values: list[float | None]) -> list[str]:
-    best = max((v for v in values if v is not None), default=None)
-    return ["–" if v is None else (f"**{v:.4f}**" if best is not None and abs(v - best) < 5e-5 else f"{v:.4f}")
-            for v in values]
-
-
 def per_machine_table(comparable: str, year: int, set_name: str,
                       scored: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """Our runs beside the published per-machine-type tables (Han et al., Tables I, II, VI-X)."""
@@ -87,7 +77,7 @@ def per_machine_table(comparable: str, year: int, set_name: str,
 def anchors_table(comparable: str, year: int, runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """One figure per year over dev and eval, beside RMIS's frozen-encoder KNN anchors."""
     pub = reference_rows(comparable).get("dev+eval", {})
-    ours = [(lab + (" [transductive]" if r["protocol"].get("transductive") else ""), combined_score(year, r["sets"]))
+    ours = [(lab, combined_score(year, r["sets"]))  # labels carry the [transductive] mark
             for lab, r in runs]
     ours = [(lab, v) for lab, v in ours if v is not None]
     if not pub or not ours:
@@ -130,14 +120,9 @@ def supervised_section(comparable: str, runs: list[tuple[str, dict[str, Any]]], 
                               for c in table.values()] for mach in machines]
             lines += [f"### {set_name}: {title}", "",
                       tabulate(body, headers=["machine"] + list(table), tablefmt="github", disable_numparse=True), ""]
-    lines += ["Runs:", ""] + [
-        f"- {label}: encoder {r['encoder']['name']} v{r['encoder']['version']}, suite {r['suite']['name']} "
-        f"v{r['suite']['version']}{' [subset]' if r['suite']['subset'] else ''}, "
-        f"{r['suite']['data_fingerprint']['files']} clips, probe {r['protocol']['probe']['seeds']} seeds × "
-        f"{r['protocol']['probe']['train_fraction']:.0%} train, Youden cut point from {r['protocol']['youden_from']}, "
-        f"impact-bench {r['provenance']['impact_bench_version']} "
-        f"({(r['provenance']['git_commit'] or 'no git')[:8]}), {r['provenance']['created_utc']}"
-        for label, r in runs] + [""]
+    lines += runs_lines(runs, lambda r: (
+        f"probe {r['protocol']['probe']['seeds']} seeds × {r['protocol']['probe']['train_fraction']:.0%} train, "
+        f"Youden cut point from {r['protocol']['youden_from']}"))
     return lines
 
 
@@ -182,7 +167,7 @@ def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool
             lines += ["Runs marked [transductive] normalised scores with test-set statistics (RMIS/GenRep style).", ""]
         pub = {} if synthetic else published_rows(first["suite"]["name"])
         for set_name in dict.fromkeys(k for _, r in runs for k in r["sets"]):
-            cols = [(f"{label}{' [transductive]' if r['protocol']['transductive'] else ''}", r["sets"].get(set_name))
+            cols = [(label, r["sets"].get(set_name))
                     for label, r in runs]
             scored = [(lab, e) for lab, e in cols if e and e.get("scored")]
             published = pub.get(set_name, {})
@@ -221,13 +206,8 @@ def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool
                     lines += ["ROC curves: " + ", ".join(links), ""]
         if not synthetic and first["suite"]["layout"] == "dcase":
             lines += anchors_table(comparable, int(first["suite"]["year"]), runs)
-        lines += ["Runs:", ""] + [
-            f"- {label}: encoder {r['encoder']['name']} v{r['encoder']['version']}, suite {r['suite']['name']} "
-            f"v{r['suite']['version']}{' [subset]' if r['suite']['subset'] else ''}, "
-            f"{r['suite']['data_fingerprint']['files']} clips, back end {r['protocol']['backend']['name']} "
-            f"(k={r['protocol']['backend']['k']}, {r['protocol']['backend']['metric']}, normalise="
-            f"{r['protocol']['backend']['normalise']}), domains {r['protocol']['domains']}, "
-            f"impact-bench {r['provenance']['impact_bench_version']} "
-            f"({(r['provenance']['git_commit'] or 'no git')[:8]}), {r['provenance']['created_utc']}"
-            for label, r in runs] + [""]
+        lines += runs_lines(runs, lambda r: (
+            f"back end {r['protocol']['backend']['name']} (k={r['protocol']['backend']['k']}, "
+            f"{r['protocol']['backend']['metric']}, normalise={r['protocol']['backend']['normalise']}), "
+            f"domains {r['protocol']['domains']}"))
     return lines
