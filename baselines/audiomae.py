@@ -75,8 +75,6 @@ class AudioMAEEncoder:
     name = "audiomae"
     variant = "pretrained"
     version = "1"
-    license = "CC BY-NC 4.0 (AudioMAE LICENSE file; NON-COMMERCIAL)"
-    description = "AudioMAE ViT-B/16 (AS-2M pre-trained), mean of normed patch tokens, 768-d"
     sample_rate = 16000
     min_input_seconds = 0.025  # one 25-ms frame; shorter inputs are zero-padded to 1024 frames anyway
     max_input_seconds: float | None = None  # the front end keeps the first target_length frames, as the official one
@@ -120,4 +118,3 @@ class AudioMAEFinetunedEncoder(AudioMAEEncoder):
 
     name = "audiomae-ft"
     variant = "finetuned"
-    description = "AudioMAE ViT-B/16 fine-tuned (AS-2M or a DINOS fine-tune), fc_norm(mean patch token), 768-d"

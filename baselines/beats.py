@@ -210,8 +210,6 @@ class BeatsEncoder:
 
     name = "beats"
     version = "1"
-    license = "MIT (microsoft/unilm BEATs code and weights)"
-    description = "BEATs iter3/iter3+ (pre-trained or AS2M fine-tuned), mean of last-layer tokens, 768-d"
     sample_rate = 16000
     min_input_seconds = MIN_SAMPLES / 16000
     max_input_seconds: float | None = None

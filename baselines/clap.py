@@ -95,8 +95,6 @@ class ClapEncoder:
 
     name = "clap"
     version = "1"
-    license = "CC0-1.0 (LAION-CLAP code and weights)"
-    description = "LAION-CLAP HTS-AT audio branch + projection, L2-normalised, 512-d"
     sample_rate = SR
     min_input_seconds = 0.01
     max_input_seconds: float | None = 10.0  # longer clips: the harness cuts (or windows) to 10 s

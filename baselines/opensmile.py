@@ -20,8 +20,6 @@ FEATURE_DIMS = {"ComParE_2016": 6373, "eGeMAPSv02": 88}
 class OpenSmileEncoder:
     name = "opensmile"
     version = "1"
-    license = "audEERING openSMILE research licence: non-commercial use only"
-    description = "openSMILE ComParE_2016 functionals (6,373-d), raw (unstandardised)"
     min_input_seconds = 0.06  # shorter input gives all-NaN functionals (facts §6: < 960 samples at 16 kHz)
     max_input_seconds = None
 

@@ -131,8 +131,6 @@ class OperaGTEncoder:
 
     name = "opera-gt"
     version = "1"
-    license = "code MIT (OPERA); weights: licence unclear (pre-training data include CC BY-NC sets) — research only"
-    description = "OPERA-GT ViT-S/4 (respiratory MAE), trimmed + repeat-padded 8.18-s chunks, 384-d"
     sample_rate = SR
     min_input_seconds = 0.1
     max_input_seconds: float | None = None
@@ -185,8 +183,6 @@ class OperaCTEncoder:
 
     name = "opera-ct"
     version = "1"
-    license = OperaGTEncoder.license
-    description = "OPERA-CT HTS-AT tiny (respiratory contrastive), trimmed clip repeat-padded to 8 s, 768-d"
     sample_rate = SR
     min_input_seconds = 0.1
     max_input_seconds: float | None = 32.0  # ≤ 1024 mel frames: longer clips have no latent in OPERA's code

@@ -131,8 +131,6 @@ class VggishEncoder:
 
     name = "vggish"
     version = "1"
-    license = "Apache-2.0 (tensorflow/models VGGish; torchvggish port)"
-    description = "VGGish 128-d pre-activation embedding, mean over 0.96-s examples"
     sample_rate = SR
     embedding_dim = 128
     min_input_seconds = MIN_SAMPLES / SR  # 0.975 s: one complete example

@@ -16,9 +16,10 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where shards are read/written: default_cache_root & co. stay cheap
+    import numpy as np
 
 CACHE_ENV = "IMPACT_BENCH_CACHE"
 
@@ -64,6 +65,8 @@ class EmbeddingCache:
 
     def _load(self) -> dict[str, np.ndarray]:
         if self._index is None:
+            import numpy as np
+
             self._index = {}
             if self.dir is not None and self.dir.is_dir():
                 for shard in sorted(self.dir.glob("shard-*.npz")):
@@ -89,6 +92,8 @@ class EmbeddingCache:
             index[k] = e
         if self.dir is None or not keys:
             return
+
+        import numpy as np
 
         buf = io.BytesIO()
         np.savez(buf, keys=np.array(keys), embeddings=np.asarray(embeddings, dtype=np.float32))

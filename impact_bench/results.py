@@ -205,6 +205,10 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
         summary.setdefault("mean", sum(scored) / len(scored) if scored else None)
         data["summary"] = summary
     data["suite"] = suite
+    encoder = dict(data.get("encoder", {}))
+    if "license" in encoder:  # one spelling from 1.2 on; the old key is kept for old readers
+        encoder.setdefault("licence", encoder["license"])
+    data["encoder"] = encoder
     data.setdefault("coverage", {"complete": not subset, "inferred": True, "declared": None, "held": held,
                                  "missing": {}, "summary": "inferred from a schema "
                                  f"{data['schema_version']} file" + (" (subset)" if subset else "")})

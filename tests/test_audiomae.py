@@ -11,7 +11,6 @@ from impact_bench.baselines.audiomae import features
 from impact_bench.baselines.vit import ViT
 from impact_bench.checkpoints import CheckpointError
 from impact_bench.encoders.catalog import build_encoder
-from impact_bench.encoders.conformance import assert_conforms
 from impact_bench.errors import EncoderError
 
 DATA = Path(__file__).parent / "data"
@@ -37,7 +36,6 @@ def test_embeddings_equal_timm(name, prefix):
     assert enc.config["target_frames"] == 1024 and enc.embedding_dim == 48
     for key in WAVES:
         np.testing.assert_allclose(enc.embed(GOLDEN[f"wave_{key}"][None]), GOLDEN[f"{prefix}_{key}"], rtol=0, atol=1e-4)
-    assert_conforms(enc)
 
 
 def test_decoder_keys_dropped_and_variants_not_confused():

@@ -11,7 +11,6 @@ import torch
 from impact_bench.baselines.beats import BEATs, load_beats, relative_buckets
 from impact_bench.checkpoints import CheckpointError
 from impact_bench.encoders.catalog import build_encoder
-from impact_bench.encoders.conformance import assert_conforms
 from impact_bench.errors import EncoderError
 
 DATA = Path(__file__).parent / "data"
@@ -29,12 +28,11 @@ def test_equals_the_official_extract_features(key, tokens):
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-4)
 
 
-def test_adapter_embeds_the_token_mean_and_conforms():
+def test_adapter_embeds_the_token_mean():  # conformance (global RNGs untouched too): test_conformance.py
     enc = build_encoder("beats", checkpoint=str(TINY))
     assert enc.embedding_dim == 64 and enc.sample_rate == 16000 and len(enc.checkpoint_sha256) == 64
     emb = enc.embed(GOLDEN["wave_w1s"])
     np.testing.assert_allclose(emb, GOLDEN["out_w1s"].mean(axis=1), rtol=0, atol=1e-4)
-    assert_conforms(enc)  # includes: numpy / random / torch global RNG untouched (the official code draws)
 
 
 def test_relative_buckets_are_t5_bidirectional():

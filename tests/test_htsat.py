@@ -11,7 +11,6 @@ from impact_bench.baselines.clap import int16_round_trip, repeat_pad
 from impact_bench.baselines.htsat import HTSAT, HtsatConfig
 from impact_bench.checkpoints import CheckpointError
 from impact_bench.encoders.catalog import build_encoder
-from impact_bench.encoders.conformance import assert_conforms
 from impact_bench.errors import EncoderError
 
 DATA = Path(__file__).parent / "data"
@@ -47,7 +46,6 @@ def test_clap_equals_laion_htsat(tmp_path, embedding, prefix):
         np.testing.assert_allclose(out, GOLDEN[f"{prefix}_{key}"], rtol=0, atol=1e-4)
     if embedding == "projected":
         assert enc.embedding_dim == 32 and np.linalg.norm(out) == pytest.approx(1.0, abs=1e-5)
-        assert_conforms(enc)
 
 
 def test_opera_ct_equals_operas_pipeline_on_laion_htsat(tmp_path):
@@ -56,7 +54,6 @@ def test_opera_ct_equals_operas_pipeline_on_laion_htsat(tmp_path):
     for key, frames in (("o2s", 251), ("o8_5s", 266)):  # 2 s padded to 8 s → 251 frames; 8.5 s whole → 266
         assert int(GOLDEN[f"frames_{key}"]) == frames
         np.testing.assert_allclose(enc.embed(GOLDEN[f"wave_{key}"][None])[0], GOLDEN[f"latent_{key}"], atol=1e-4)
-    assert_conforms(enc)
 
 
 def test_clap_input_handling():

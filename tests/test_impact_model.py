@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from impact_bench.encoders.catalog import build_encoder
-from impact_bench.encoders.conformance import run_checks
 from impact_bench.errors import EncoderError
 from impact_bench.features import MelSpectrogram, power_to_db
 from impact_bench.impact.adapter import ImpactAdapter
@@ -226,9 +225,8 @@ def test_adapter_without_checkpoint_explains_what_to_do():
         build_encoder("impact")
 
 
-def test_adapter_conforms_and_random_init_is_seeded():
+def test_adapter_random_init_is_seeded():  # conformance of ImpactAdapter(random_init_seed=3): test_conformance.py
     enc = ImpactAdapter(random_init_seed=3)
-    assert all(c.passed for c in run_checks(enc)), [c.message for c in run_checks(enc) if not c.passed]
     x = np.zeros((1, 48_000), np.float32)
     np.testing.assert_array_equal(enc.embed(x), ImpactAdapter(random_init_seed=3).embed(x))
     assert not np.allclose(enc.embed(x), ImpactAdapter(random_init_seed=4).embed(x))

@@ -91,14 +91,13 @@ def _save(model: torch.nn.Module, path: Path, seed: int) -> Path:
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
-def test_adapter_loads_strictly_and_conforms(arch, tmp_path):
+def test_adapter_loads_strictly(arch, tmp_path):  # conformance: test_conformance.py
     ckpt = _save(ARCHITECTURES[arch](), tmp_path / f"{RELEASE_FILES[arch]}.pth", SEEDS[arch])
     enc = build_encoder(arch, checkpoint=str(ckpt))
     assert enc.embedding_dim == (64 if arch == "listen" else 192) and len(enc.checkpoint_sha256) == 64
     paths = _golden_files(tmp_path)
     waves = np.stack([load_for_encoder(paths[str(n)], SPEC.audio, 48_000, 48_000)[0] for n in GOLDEN["order"]])
     np.testing.assert_allclose(enc.embed(waves), GOLDEN[f"emb_{arch}"], rtol=1e-4, atol=5e-5)
-    assert_conforms(enc)
 
 
 def test_strict_loading_names_missing_and_unexpected_keys(tmp_path):

@@ -70,8 +70,6 @@ def test_adapter_means_examples_and_postprocesses(weights_file, tmp_path):
     np.testing.assert_allclose(got, want, atol=1.0)  # float32 rounding may flip a .5 boundary
     with pytest.raises(EncoderError, match="15600 samples"):
         enc.embed(np.zeros((1, 8000), dtype=np.float32))
-    from impact_bench.encoders.conformance import assert_conforms
-    assert_conforms(enc)
 
 
 def test_strict_loading_and_missing_checkpoint(tmp_path):

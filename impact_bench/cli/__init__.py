@@ -3,18 +3,28 @@
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``main(args)``.
 User errors (bad data, unknown encoder, …) print one clear message and exit 2; Ctrl-C exits 130
 and says how to resume.
+
+Start-up cost: the subcommand modules are imported when the parser is built, and each of them
+imports torch, scikit-learn, pandas, … only inside its ``main()``, so ``--help``, ``list`` and a
+mistyped flag answer at once (``tests/test_cli_startup.py`` guards this).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from types import ModuleType
 
 from impact_bench import __version__
-from impact_bench.cli import (check_encoder, data, demo, embed, evaluate_dcase, leaderboard, listing, reproduce, run,
-                              train, weights)
 from impact_bench.errors import ImpactBenchError
 
-COMMANDS = (run, train, demo, data, listing, check_encoder, embed, leaderboard, evaluate_dcase, weights, reproduce)
+# subcommand modules under impact_bench.cli, in the order `--help` lists them
+COMMANDS = ("run", "train", "demo", "data", "listing", "check_encoder", "embed", "leaderboard", "evaluate_dcase",
+            "weights", "reproduce")
+
+
+def command_modules() -> list[ModuleType]:
+    return [importlib.import_module(f"impact_bench.cli.{name}") for name in COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with: impact-bench demo   (offline, a few minutes on 2 CPU cores)")
     parser.add_argument("--version", action="version", version=f"impact-bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
+    for module in command_modules():
         module.add_parser(sub)
     return parser
 

@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from impact_bench.cli.run import encoder_options
-from impact_bench.encoders.catalog import build_encoder
-from impact_bench.encoders.conformance import run_checks
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check-encoder", help="check an encoder against the contract (shapes, determinism, batching, …)",
@@ -21,6 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from impact_bench.cli.run import encoder_options
+    from impact_bench.encoders.catalog import build_encoder
+    from impact_bench.encoders.conformance import run_checks  # imports torch
+
     enc = build_encoder(args.encoder, checkpoint=args.checkpoint, device=args.device,
                         options=encoder_options(args), autoload=not args.no_plugins)
     checks = run_checks(enc)

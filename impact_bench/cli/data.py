@@ -4,10 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from impact_bench.suites.catalog import get_suite
-from impact_bench.synth.catalog import write_suite_data
-from impact_bench.synth.pretrain_synth import write_pretrain_synth
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="prepare datasets (synthetic stand-ins)")
@@ -35,6 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from impact_bench.suites.catalog import get_suite
+    from impact_bench.synth.catalog import write_suite_data
+    from impact_bench.synth.pretrain_synth import write_pretrain_synth
+
     spec = get_suite(args.suite)
     n = write_suite_data(spec, args.out, args.scale, args.machines, progress=not args.quiet)
     print(f"wrote {n} files under {args.out} (suite {spec.name} v{spec.version}, scale {args.scale})")

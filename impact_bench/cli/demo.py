@@ -11,16 +11,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-from impact_bench.impact.config import preset
-from impact_bench.impact.pretrain_data import scan
-from impact_bench.impact.train import TrainRequest, train
-from impact_bench.leaderboards import build
-from impact_bench.runner import RunRequest, run
-from impact_bench.suites.catalog import get_suite
-from impact_bench.synth.catalog import write_suite_data
-from impact_bench.synth.dinos_synth import write_dinos_synth
-from impact_bench.synth.pretrain_synth import write_pretrain_synth
-
 SUITE = "dinos-synth"
 ANOMALY_SUITE = "dcase2023-synth"
 ANOMALY_SCALE = 0.05   # 50 source + 1 target training clips, 12 test clips per machine type
@@ -60,6 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from impact_bench.leaderboards import build  # pandas, matplotlib, scipy
+    from impact_bench.runner import RunRequest, run  # torch, scikit-learn
+    from impact_bench.suites.catalog import get_suite
+    from impact_bench.synth.dinos_synth import write_dinos_synth
+
     data = args.out / "data"
     spec = get_suite(SUITE)
     print(f"[1/3] synthetic data ({SUITE}, scale {args.scale}) → {data}")
@@ -82,6 +77,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def score_anomaly_suite(args: argparse.Namespace, encoders: list[str]) -> list[Path]:
+    from impact_bench.runner import RunRequest, run
+    from impact_bench.suites.catalog import get_suite
+    from impact_bench.synth.catalog import write_suite_data
+
     data = args.out / "data-anomaly"
     print(f"[2/3] anomaly suite {ANOMALY_SUITE} (scale {ANOMALY_SCALE}, {ANOMALY_MACHINES} machine types per set) → {data}")
     write_suite_data(get_suite(ANOMALY_SUITE), data, ANOMALY_SCALE, ANOMALY_MACHINES, progress=not args.quiet)
@@ -95,6 +94,12 @@ def score_anomaly_suite(args: argparse.Namespace, encoders: list[str]) -> list[P
 
 def pretrain_and_score_impact(args: argparse.Namespace, data: Path) -> list[Path]:
     """Pretrain the small IMPACT (resumes/reuses its checkpoint) and score it beside its random init."""
+    from impact_bench.impact.config import preset
+    from impact_bench.impact.pretrain_data import scan
+    from impact_bench.impact.train import TrainRequest, train  # torch
+    from impact_bench.runner import RunRequest, run
+    from impact_bench.synth.pretrain_synth import write_pretrain_synth
+
     out = args.out / "impact-train"
     cfg = preset("reference").replace(**DEMO_IMPACT)
     final = out / f"impact_synthetic_epoch_{cfg.optim.epochs:04d}.pth"

@@ -4,15 +4,13 @@ from __future__ import annotations
 import argparse
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from tqdm import tqdm
-
-from impact_bench import audio
-from impact_bench.cache import atomic_write_bytes
-from impact_bench.cli.run import add_common_encoder_args, encoder_options
-from impact_bench.encoders.catalog import build_encoder
+from impact_bench.cli.run import add_common_encoder_args
 from impact_bench.errors import DataError, EncoderError, ResultsError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def collect(inputs: list[Path]) -> list[Path]:
+    from impact_bench import audio
+
     files: list[Path] = []
     for item in inputs:
         if item.is_dir():
@@ -47,6 +47,14 @@ def collect(inputs: list[Path]) -> list[Path]:
 
 
 def main(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from impact_bench import audio
+    from impact_bench.cache import atomic_write_bytes
+    from impact_bench.cli.run import encoder_options
+    from impact_bench.encoders.catalog import build_encoder
+
     if args.out.exists() and not args.overwrite:
         raise ResultsError(f"{args.out} exists; pass --overwrite to replace it")
     files = collect(args.inputs)

@@ -5,8 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from impact_bench.anomaly.evaluator import evaluate
-from impact_bench.anomaly.submission import YEARS, check_year
+from impact_bench.anomaly.submission import YEARS, check_year  # no numpy at import (annotations only)
 from impact_bench.cache import atomic_write_bytes
 from impact_bench.errors import ResultsError
 
@@ -33,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from impact_bench.anomaly.evaluator import evaluate  # numpy/scikit-learn metrics
+
     check_year(args.year)
     if args.out is not None and args.out.exists() and not args.overwrite:
         raise ResultsError(f"{args.out} exists; pass --overwrite to replace it")

@@ -5,7 +5,6 @@ import argparse
 from pathlib import Path
 
 from impact_bench.encoders.catalog import parse_options
-from impact_bench.runner import RunRequest, run
 
 
 def add_common_encoder_args(p: argparse.ArgumentParser) -> None:
@@ -80,6 +79,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from impact_bench.runner import RunRequest, run  # torch, scikit-learn: only when a run is asked for
+
     req = RunRequest(
         encoder=args.encoder, suite=args.suite, out=args.out, data_root=args.data_root, checkpoint=args.checkpoint,
         encoder_options=encoder_options(args), seeds=args.seeds,

@@ -6,13 +6,13 @@ import os
 import re
 from pathlib import Path
 
-from impact_bench.encoders.catalog import parse_options
+from typing import TYPE_CHECKING
+
 from impact_bench.errors import ImpactBenchError
-from impact_bench.impact.checkpoint import is_ours, read_checkpoint
-from impact_bench.impact.config import PRESETS, ImpactConfig, from_dict, preset
-from impact_bench.impact.pretrain_data import PRETRAIN_DIR, scan
-from impact_bench.impact.train import TrainRequest, train
-from impact_bench.synth.pretrain_synth import write_pretrain_synth
+from impact_bench.impact.config import PRESETS  # plain dataclasses, no torch
+
+if TYPE_CHECKING:
+    from impact_bench.impact.config import ImpactConfig
 
 EPILOG = """examples:
   impact-bench train --synthetic --max-steps 200 --batch-size 32          # offline smoke run
@@ -54,6 +54,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> ImpactConfig:
+    from impact_bench.encoders.catalog import parse_options
+    from impact_bench.impact.checkpoint import is_ours, read_checkpoint  # torch
+    from impact_bench.impact.config import from_dict, preset
+
     if args.resume is not None:
         obj = read_checkpoint(args.resume)
         if not is_ours(obj):
@@ -81,6 +85,10 @@ def _config(args: argparse.Namespace) -> ImpactConfig:
 
 
 def main(args: argparse.Namespace) -> int:
+    from impact_bench.impact.pretrain_data import PRETRAIN_DIR, scan
+    from impact_bench.impact.train import TrainRequest, train  # torch
+    from impact_bench.synth.pretrain_synth import write_pretrain_synth
+
     cfg = _config(args)
     if args.synthetic:
         data = args.out / "pretrain-synth"

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from impact_bench.encoders.hear import PREFIX as HEAR_PREFIX
 from impact_bench.encoders.hear import hear_factory
-from impact_bench.encoders.protocol import Encoder
+from impact_bench.encoders.cards import CARDS
+from impact_bench.encoders.protocol import PROTOCOL_ATTRIBUTES, Encoder, missing_attributes
 from impact_bench.errors import EncoderError, RegistryError
 from impact_bench.registry import Registry, import_target
 from impact_bench.weights import MANIFESTS, locate
@@ -25,45 +26,8 @@ from impact_bench.weights import MANIFESTS, locate
 ENTRY_POINT_GROUP = "impact_bench.encoders"
 NO_PLUGINS_ENV = "IMPACT_BENCH_NO_PLUGINS"
 
-BUILTINS: dict[str, tuple[str, str, str]] = {  # name: (target, licence, description)
-    "logmel-stats": ("impact_bench.encoders.logmel:LogMelStats", "MIT (part of impact-bench)",
-                     "mean + std of 128 log-mel bands; weight-free reference"),
-    "impact": ("impact_bench.impact.adapter:ImpactAdapter", "MIT (code); weights: as their trainer licenses them",
-               "IMPACT last-layer CLS, 384-d; --checkpoint from `impact-bench train` or the authors' file"),
-    "beats": ("impact_bench.baselines.beats:BeatsEncoder", "MIT (microsoft/unilm: code and weights)",
-              "BEATs iter3/iter3+ (pre-trained or AS2M fine-tuned), mean of last-layer tokens, 768-d; --checkpoint "
-              "BEATs_iter3*.pt"),
-    "audiomae": ("impact_bench.baselines.audiomae:AudioMAEEncoder", "CC BY-NC 4.0: NON-COMMERCIAL (AudioMAE LICENSE)",
-                 "AudioMAE ViT-B/16 AS-2M pre-trained, mean of normed patch tokens, 768-d; --checkpoint pretrained.pth"),
-    "audiomae-ft": ("impact_bench.baselines.audiomae:AudioMAEFinetunedEncoder",
-                    "CC BY-NC 4.0: NON-COMMERCIAL (AudioMAE LICENSE)",
-                    "AudioMAE ViT-B/16 fine-tuned (AS-2M or your DINOS fine-tune), fc_norm(mean patch token), 768-d"),
-    "clap": ("impact_bench.baselines.clap:ClapEncoder", "CC0-1.0 (LAION-CLAP code and weights)",
-             "LAION-CLAP 630k HTS-AT audio branch + projection, L2-normalised, 512-d (fusion and non-fusion files); "
-             "--checkpoint 630k-audioset-best.pt"),
-    "opera-ct": ("impact_bench.baselines.opera:OperaCTEncoder", "code MIT; weights licence unclear (research only)",
-                 "OPERA-CT HTS-AT tiny respiratory encoder, trimmed clip repeat-padded to 8 s, 768-d; --checkpoint "
-                 "encoder-operaCT.ckpt"),
-    "opera-gt": ("impact_bench.baselines.opera:OperaGTEncoder",
-                 "code MIT; weights licence unclear (research only)",
-                 "OPERA-GT ViT-S/4 respiratory MAE, trimmed + repeat-padded 8.18-s chunks, 384-d; --checkpoint "
-                 "encoder-operaGT.ckpt"),
-    "vggish": ("impact_bench.baselines.vggish:VggishEncoder", "Apache-2.0 (tensorflow/models; torchvggish port)",
-               "VGGish 128-d pre-activation embedding, mean over 0.96-s examples; --checkpoint vggish-10086976.pth"),
-    **{name: (f"impact_bench.baselines.listen:{cls}", "not stated by the LISTEN release (code and weights)", desc)
-       for name, cls, desc in (
-           ("listen", "ListenEncoder", "LISTEN (LISTEN release, distilled from IMPACT), mean of 64 tokens, 64-d; "
-                                       "Models/LISTEN.pth"),
-           ("bc-resnet-3", "BCResNet3Encoder", "BC-ResNet-3 student of IMPACT (LISTEN release), 192-d; "
-                                               "Models/BC-ResNet-3.pth"),
-           ("mobilevit-xxs", "MobileViTXXSEncoder", "MobileViT-XXS student of IMPACT (LISTEN release), 192-d; "
-                                                    "Models/MobileViT-XXS.pth"),
-           ("mobilenetv4-small", "MobileNetV4SmallEncoder", "MobileNetV4-Small student of IMPACT (LISTEN release), "
-                                                            "192-d; Models/MobileNetV4-Small.pth"))},
-    "opensmile": ("impact_bench.baselines.opensmile:OpenSmileEncoder",
-                  "openSMILE research licence: NON-COMMERCIAL use only",
-                  "openSMILE ComParE_2016 functionals, 6,373-d (needs the [opensmile] extra)"),
-}
+# name: (target, licence, description), a view of the encoder cards (impact_bench/encoders/cards.py)
+BUILTINS: dict[str, tuple[str, str, str]] = {name: (c.target, c.licence, c.description) for name, c in CARDS.items()}
 
 
 def plugins_enabled(autoload: bool = True) -> bool:
@@ -74,8 +38,8 @@ def encoder_registry(autoload: bool = True) -> tuple[Registry[Callable[..., Enco
     """The registry and notices (e.g. a plugin name that clashes with a built-in)."""
     registry: Registry[Callable[..., Encoder]] = Registry("encoder")
     notices: list[str] = []
-    for name, (target, licence, desc) in BUILTINS.items():
-        registry.register(name, target, licence=licence, description=desc)
+    for name, card in CARDS.items():
+        registry.register(name, card.target, licence=card.licence, description=card.description, card=card)
     if plugins_enabled(autoload):
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             dist = getattr(ep.dist, "name", "?")
@@ -164,9 +128,8 @@ def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cp
     except Exception as exc:
         raise EncoderError(f"building encoder {spec!r} failed: {type(exc).__name__}: {exc}") from exc
     if not isinstance(encoder, Encoder):
-        missing = [a for a in ("name", "version", "sample_rate", "embedding_dim", "min_input_seconds",
-                               "max_input_seconds", "embed") if not hasattr(encoder, a)]
-        raise EncoderError(f"{spec!r} does not satisfy the Encoder protocol; missing: {missing}")
+        raise EncoderError(f"{spec!r} does not satisfy the Encoder protocol ({', '.join(PROTOCOL_ATTRIBUTES)}); "
+                           f"missing: {missing_attributes(encoder)}")
     return encoder
 
 

@@ -6,18 +6,33 @@ Use ``impact-bench check-encoder NAME`` or, in a test::
 
     from impact_bench.encoders.conformance import assert_conforms
     assert_conforms(MyEncoder())
+
+or, one test per check (like scikit-learn's ``parametrize_with_checks``)::
+
+    from impact_bench.encoders.conformance import parametrize_with_checks, run_check
+
+    @parametrize_with_checks([MyEncoder()])
+    def test_conforms(encoder, check):
+        result = run_check(check, encoder)
+        assert result.passed, result.message
+
+``encoders`` may also be names (strings) that the test turns into encoders itself, e.g. through a
+session-scoped fixture that builds each one once (``tests/test_conformance.py`` does this for every
+built-in encoder).
 """
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
-import torch
 
-from impact_bench.encoders.protocol import Encoder
+from impact_bench.encoders.protocol import PROTOCOL_ATTRIBUTES, Encoder, missing_attributes
+
+if TYPE_CHECKING:
+    import pytest
 
 
 @dataclass(frozen=True)
@@ -46,8 +61,8 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-4) -> tuple[bool, floa
 def check_attributes(enc: Encoder) -> Check:
     problems = []
     if not isinstance(enc, Encoder):
-        problems.append("does not satisfy the Encoder protocol (name, version, sample_rate, embedding_dim, "
-                        "min_input_seconds, max_input_seconds, embed)")
+        problems.append(f"does not satisfy the Encoder protocol ({', '.join(PROTOCOL_ATTRIBUTES)}); "
+                        f"missing: {missing_attributes(enc)}")
     else:
         if not isinstance(enc.name, str) or not enc.name:
             problems.append("name must be a non-empty str")
@@ -122,6 +137,8 @@ def check_sample_rate(enc: Encoder) -> Check:
 
 def check_no_side_effects(enc: Encoder) -> Check:
     """Global RNGs (numpy, random, torch) untouched; the input array not modified."""
+    import torch
+
     x = _signals(enc)
     before = x.copy()
     np_state, py_state, torch_state = np.random.get_state(), random.getstate(), torch.random.get_rng_state()
@@ -145,6 +162,23 @@ CHECKS: tuple[Callable[[Encoder], Check], ...] = (
 )
 
 
+def check_name(check: Callable[[Encoder], Check]) -> str:
+    """``check_batch_invariance`` → ``"batch-invariance"``: the name its :class:`Check` carries."""
+    return check.__name__.removeprefix("check_").replace("_", "-")
+
+
+CHECKS_BY_NAME: dict[str, Callable[[Encoder], Check]] = {check_name(c): c for c in CHECKS}
+
+
+def run_check(name: str, enc: Encoder) -> Check:
+    """Run one check by name, letting exceptions through (a test wants the traceback)."""
+    try:
+        check = CHECKS_BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"no conformance check {name!r}; checks: {', '.join(CHECKS_BY_NAME)}") from None
+    return check(enc)
+
+
 def run_checks(enc: Encoder) -> list[Check]:
     results = [check_attributes(enc)]
     if not results[0].passed:
@@ -153,9 +187,30 @@ def run_checks(enc: Encoder) -> list[Check]:
         try:
             results.append(check(enc))
         except Exception as exc:  # report, don't crash: this is a validator
-            results.append(Check(check.__name__.removeprefix("check_").replace("_", "-"), False,
-                                 f"raised {type(exc).__name__}: {exc}"))
+            results.append(Check(check_name(check), False, f"raised {type(exc).__name__}: {exc}"))
     return results
+
+
+def parametrize_with_checks(encoders: Iterable[Any], checks: Iterable[str] | None = None) -> "pytest.MarkDecorator":
+    """``pytest.mark.parametrize`` over every (encoder, check name) pair, one test id each
+    (``"<encoder name>:<check name>"``), like scikit-learn's ``parametrize_with_checks``.
+
+    ``encoders``: encoder objects, or names (str) that the test builds itself (say, through a cached
+    fixture, so that nothing is built while tests are collected). The test takes the arguments
+    ``encoder`` and ``check`` and may run the check with :func:`run_check`. ``checks``: a subset of
+    :data:`CHECKS_BY_NAME` (default: all, in order).
+    """
+    import pytest
+
+    names = list(CHECKS_BY_NAME) if checks is None else list(checks)
+    unknown = [n for n in names if n not in CHECKS_BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown conformance check(s) {unknown}; checks: {', '.join(CHECKS_BY_NAME)}")
+    params = []
+    for enc in encoders:
+        label = enc if isinstance(enc, str) else str(getattr(enc, "name", type(enc).__name__))
+        params += [pytest.param(enc, name, id=f"{label}:{name}") for name in names]
+    return pytest.mark.parametrize(("encoder", "check"), params)
 
 
 def assert_conforms(enc: Encoder) -> None:

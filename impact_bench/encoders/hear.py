@@ -4,16 +4,18 @@ HEAR API (hearbenchmark.com, "Common API"): ``load_model(model_file_path: str = 
 with ``sample_rate`` and ``scene_embedding_size``; ``get_scene_embeddings(audio, model)`` maps a float32
 tensor (n_sounds, n_samples) at that rate to (n_sounds, scene_embedding_size). ``--checkpoint`` is passed
 to ``load_model``. The module is imported only when named (no plugin discovery).
+torch and numpy are imported when an encoder is built, so that the encoder catalog (and
+``impact-bench list encoders``) stays cheap to import.
 """
 from __future__ import annotations
 
 import importlib
-from typing import Any
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any
 
 from impact_bench.errors import EncoderError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PREFIX = "hear:"
 
@@ -25,6 +27,8 @@ class HearEncoder:
     max_input_seconds: float | None = None
 
     def __init__(self, module: str, checkpoint: str | None = None, device: str = "cpu") -> None:
+        import torch
+
         try:
             self.module = importlib.import_module(module)
         except Exception as exc:
@@ -48,6 +52,9 @@ class HearEncoder:
                        "module_version": getattr(self.module, "__version__", None)}
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
+        import numpy as np
+        import torch
+
         audio = torch.as_tensor(np.asarray(batch, dtype=np.float32), device=self.device)
         with torch.inference_mode():
             out = self.module.get_scene_embeddings(audio, self.model)

@@ -14,8 +14,6 @@ from impact_bench.features import MelSpectrogram, power_to_db
 class LogMelStats:
     name = "logmel-stats"
     version = "1"
-    license = "MIT (part of impact-bench)"
-    description = "mean + std over time of 128 log-mel bands (256-d), no weights"
     min_input_seconds = 2048 / 48_000  # one full analysis window
     max_input_seconds = None
 

@@ -8,13 +8,15 @@ depend on batch composition, must not touch global RNG state, and runs on frozen
 encoders: ``eval()`` and ``torch.inference_mode()``).
 
 Optional attributes the harness records when present: ``config`` (dict of settings that change
-the embedding), ``checkpoint_sha256``, ``license``, ``description``.
+the embedding), ``checkpoint_sha256``, ``licence`` (the older spelling ``license`` is read too).
+A built-in encoder's licence comes from its card (``impact_bench.encoders.cards``).
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: importing the contract must not import numpy
+    import numpy as np
 
 
 @runtime_checkable
@@ -31,8 +33,27 @@ class Encoder(Protocol):
         ...
 
 
+# The contract's members, in declaration order: the annotated attributes, then the methods.
+PROTOCOL_ATTRIBUTES: tuple[str, ...] = (
+    *Encoder.__annotations__,
+    *(name for name, value in vars(Encoder).items() if callable(value) and not name.startswith("_")),
+)
+
+# describe() keys that say nothing about the numbers (kept out of cache keys and run fingerprints)
+LICENCE_KEYS = ("licence", "license")
+
+
+def missing_attributes(obj: object) -> list[str]:
+    """The members of the contract that ``obj`` lacks."""
+    return [name for name in PROTOCOL_ATTRIBUTES if not hasattr(obj, name)]
+
+
 def describe(encoder: Encoder) -> dict[str, Any]:
-    """What a results file records about an encoder."""
+    """What a results file records about an encoder. ``licence``: a built-in's card licence, else the
+    encoder's ``licence`` (or ``license``) attribute; ``license`` repeats it for readers of older files."""
+    from impact_bench.encoders.cards import licence_of
+
+    licence = licence_of(encoder)
     return {
         "name": encoder.name,
         "version": encoder.version,
@@ -42,5 +63,12 @@ def describe(encoder: Encoder) -> dict[str, Any]:
         "max_input_seconds": None if encoder.max_input_seconds is None else float(encoder.max_input_seconds),
         "config": dict(getattr(encoder, "config", {}) or {}),
         "checkpoint_sha256": getattr(encoder, "checkpoint_sha256", None),
-        "license": getattr(encoder, "license", None),
+        "licence": licence,
+        "license": licence,
     }
+
+
+def identity(encoder: Encoder) -> dict[str, Any]:
+    """:func:`describe` without the licence: the fields that determine an encoder's embeddings, for cache
+    keys and run fingerprints (rewording a licence must not invalidate either)."""
+    return {k: v for k, v in describe(encoder).items() if k not in LICENCE_KEYS}

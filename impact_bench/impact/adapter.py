@@ -20,8 +20,6 @@ NO_CHECKPOINT = (
 class ImpactAdapter:
     name = "impact"
     version = "1"
-    license = "MIT (impact-bench code); weights: licence of whoever trained them"
-    description = "IMPACT (EAT-style student-teacher transformer), last-layer CLS"
     min_input_seconds = 1.0  # the model sees exactly one 1-s, 48 kHz clip (128 x 128 mel)
     max_input_seconds = 1.0
 

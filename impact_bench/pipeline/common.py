@@ -20,7 +20,7 @@ from impact_bench import readers
 from impact_bench.cache import canonical_hash, default_cache_root
 from impact_bench.distributed import Ranks
 from impact_bench.encoders.catalog import build_encoder, resolve_factory
-from impact_bench.encoders.protocol import Encoder, describe
+from impact_bench.encoders.protocol import Encoder, describe, identity
 from impact_bench.errors import DataError, ResultsError
 from impact_bench.extract import Extraction, data_fingerprint, dedupe, extract, hash_clips
 from impact_bench.extract import frontend as extract_frontend
@@ -108,7 +108,7 @@ class Prepared:
 
     def run_key(self, protocol: dict[str, Any]) -> str:
         return canonical_hash({"suite": [self.spec.name, self.spec.version], "data": self.fingerprint,
-                               "encoder": describe(self.encoder), "frontend": extract_frontend(self.spec.audio),
+                               "encoder": identity(self.encoder), "frontend": extract_frontend(self.spec.audio),
                                **protocol, "schema": SCHEMA_VERSION})
 
 

@@ -89,7 +89,7 @@ def check_options(req: RunRequest, spec: AnySuite) -> dict[str, Any]:
         raise OptionError(f"--class-map does not apply to suite {spec.name}: its classes come from its "
                           f"{spec.data.layout} layout, not from folder names")
     if req.toy2022 is not None and getattr(spec.data, "year", None) != 2022:
-        raise OptionError(f"--toy2022 applies to DCASE 2022 suites only, not to {spec.name}")
+        raise OptionError(f"--toy2022 does not apply to suite {spec.name}: it applies to DCASE 2022 suites only")
     if req.seeds is not None and req.seeds < 1:
         raise OptionError(f"--seeds must be ≥ 1, got {req.seeds}")
     if req.batch_size < 1:

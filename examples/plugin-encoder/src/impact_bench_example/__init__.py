@@ -17,7 +17,7 @@ class SpectralShape:
     embedding_dim = 8
     min_input_seconds = 0.064
     max_input_seconds = None
-    license = "MIT"
+    licence = "MIT"  # recorded in results files (the older spelling `license` is read too)
     description = "spectral centroid/spread/flatness/roll-off, mean and std over frames (example plugin)"
 
     def __init__(self, frame: int = 512, device: str = "cpu") -> None:  # device: accepted, unused (NumPy)
