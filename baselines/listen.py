@@ -76,9 +76,14 @@ def load_head(path: str | Path, input_dim: int, num_classes: int | None = None,
 
 
 class _ListenFamilyEncoder:
-    """One frozen release network behind the release's front end."""
+    """One frozen release network behind the release's front end; subclasses name the architecture."""
 
     arch = ""
+    name = ""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.arch  # the registered encoder name is the architecture's
     version = "1"
     sample_rate = SR
     min_input_seconds = 1.0
@@ -123,24 +128,16 @@ class _ListenFamilyEncoder:
 
 
 class ListenEncoder(_ListenFamilyEncoder):
-    arch = "listen"
-    name = "listen"
-    embedding_dim = LISTEN_DIM
+    arch, embedding_dim = "listen", LISTEN_DIM
 
 
 class BCResNet3Encoder(_ListenFamilyEncoder):
-    arch = "bc-resnet-3"
-    name = "bc-resnet-3"
-    embedding_dim = STUDENT_DIM
+    arch, embedding_dim = "bc-resnet-3", STUDENT_DIM
 
 
 class MobileViTXXSEncoder(_ListenFamilyEncoder):
-    arch = "mobilevit-xxs"
-    name = "mobilevit-xxs"
-    embedding_dim = STUDENT_DIM
+    arch, embedding_dim = "mobilevit-xxs", STUDENT_DIM
 
 
 class MobileNetV4SmallEncoder(_ListenFamilyEncoder):
-    arch = "mobilenetv4-small"
-    name = "mobilenetv4-small"
-    embedding_dim = STUDENT_DIM
+    arch, embedding_dim = "mobilenetv4-small", STUDENT_DIM

@@ -45,6 +45,8 @@ class SeedResult(TypedDict):
     final_train_loss: float
     n_train: int
     n_test: int
+    test_idx: list[int]  # 1.2: test clips as positions in the problem's clip order (see ProblemResult.y_true)
+    y_pred: list[int]  # 1.2: predicted class per test clip, aligned with test_idx
 
 
 class ProblemResult(TypedDict):
@@ -58,6 +60,8 @@ class ProblemResult(TypedDict):
     per_task_f1: dict[str, MeanStd]
     confusion_matrix: list[list[int]]  # rows true, columns predicted, summed over seeds
     seeds: list[SeedResult]  # every per-seed number is kept
+    y_true: list[int]  # 1.2: class index of every clip of the problem, in a fixed order
+    clips_sha256: str  # 1.2: hash of that order (relative paths); paired comparisons require equal hashes
 
 
 class SuiteInfo(TypedDict):

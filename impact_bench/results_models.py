@@ -33,6 +33,8 @@ class SeedResult(_Open):
     final_train_loss: Annotated[float, Field(allow_inf_nan=False)]
     n_train: int = Field(ge=1)
     n_test: int = Field(ge=1)
+    test_idx: Optional[list[int]] = None  # 1.2: positions of the test clips in the problem's clip order
+    y_pred: Optional[list[int]] = None    # 1.2: predicted class per test clip (same order as test_idx)
 
 
 class ProblemResult(_Open):
@@ -46,6 +48,8 @@ class ProblemResult(_Open):
     per_task_f1: dict[str, MeanStd]
     confusion_matrix: list[list[int]]
     seeds: list[SeedResult] = Field(min_length=1)
+    y_true: Optional[list[int]] = None       # 1.2: class index per clip of the problem
+    clips_sha256: Optional[str] = None       # 1.2: hash of the clips' order (runs pair only when equal)
 
 
 class Coverage(_Open):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 from pathlib import Path
 
 SUITE = "dinos-synth"
@@ -121,11 +120,13 @@ def pretrain_and_score_impact(args: argparse.Namespace, data: Path) -> list[Path
 
 
 def _impact_margin(paths: list[Path]) -> None:
+    from impact_bench.results import headline, load_results
+
     scores = {}
     for p in paths:
-        res = json.loads(Path(p).read_text())
-        if res.get("kind", "classification") == "classification":
-            scores[res["encoder"].get("label")] = res["summary"]["mean_macro_f1"]
+        res = load_results(Path(p))
+        if res["kind"] == "classification":
+            scores[res["encoder"].get("label")] = headline(res)
     if {"impact-pretrained", "impact-random-init"} <= set(scores):
         a, b = scores["impact-pretrained"], scores["impact-random-init"]
         print(f"IMPACT mean macro-F1: pretrained {a:.4f} vs random init {b:.4f} (margin {a - b:+.4f})")

@@ -57,14 +57,11 @@ def run_anomaly(req: RunRequest, spec: AnomalySuiteSpec, ranks: Any, log: common
         gt = Path(p.index.root) / "ground_truth"  # the synthetic generator writes the eval ground truth there
     scoring = ({"probe": probe_config(sup, req.standardize).as_dict(), "youden_from": sup.youden_from}
                if supervised else {"backend": cfg.as_dict(), "ground_truth": str(gt), "toy2022": toy2022})
-    run_key = p.run_key({"protocol": spec.protocol.model_dump(), "scoring": scoring,
-                         "standardize": req.standardize})
-    if common.check_existing(p.final, run_key, req.overwrite, log):
-        return p.final
-    partial = common.open_partial(p, run_key)
-    ext = common.embed(p)
-    if not ranks.is_main:
-        return None
+    started = common.begin(p, {"protocol": spec.protocol.model_dump(), "scoring": scoring,
+                               "standardize": req.standardize})
+    if started.up_to_date or not ranks.is_main:
+        return p.final if started.up_to_date else None
+    run_key, partial, ext = started.run_key, started.partial, started.ext
     t_score = time.perf_counter()
     sub_root = p.final.parent / f"{p.final.stem}.submission"
     staging = partial / "submission"

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from impact_bench.cache import canonical_hash
 from impact_bench.errors import DataError
 from impact_bench.listen_head import ListenHeadConfig, run_listen_probe
 from impact_bench.metrics import mean_std, scores
@@ -59,10 +60,14 @@ def probe_unit(problem: Any, x: np.ndarray, clips: list[Any], cfg: ProbeConfig |
         seeds.append({"seed": o.seed, "macro_f1": sc["macro_f1"], "accuracy": sc["accuracy"],
                       "balanced_accuracy": sc["balanced_accuracy"],
                       "per_task_f1": dict(zip(tasks, sc["per_class_f1"])), "epochs": o.epochs,
-                      "final_train_loss": o.final_train_loss, "n_train": len(o.train_idx), "n_test": len(o.test_idx)})
+                      "final_train_loss": o.final_train_loss, "n_train": len(o.train_idx), "n_test": len(o.test_idx),
+                      # per-clip data for paired comparisons: positions in this problem's clip order
+                      "test_idx": o.test_idx.astype(int).tolist(), "y_pred": o.y_pred.astype(int).tolist()})
     total_cm = sum(o.confusion for o in outcomes)
     return {
         "name": problem.name, "machine": problem.machine, "tasks": tasks, "n_clips": len(rows),
+        "y_true": y.astype(int).tolist(),  # class index per clip, in the order below
+        "clips_sha256": canonical_hash([clips[i].relpath for i in rows]),  # the clip order (pairing check)
         "macro_f1": mean_std([s["macro_f1"] for s in seeds]),
         "accuracy": mean_std([s["accuracy"] for s in seeds]),
         "balanced_accuracy": mean_std([s["balanced_accuracy"] for s in seeds]),
@@ -77,13 +82,10 @@ def run_classification(req: RunRequest, spec: SuiteSpec, ranks: Any, log: common
     split = req.split or spec.probe.split
     suffix = "+listen-head" if isinstance(cfg, ListenHeadConfig) else ""
     p = common.prepare(req, spec, ranks, log, label_suffix=suffix, drop_duplicates=True)
-    run_key = p.run_key({"probe": cfg.as_dict(), "split": split})
-    if common.check_existing(p.final, run_key, req.overwrite, log):
-        return p.final
-    partial = common.open_partial(p, run_key)
-    ext = common.embed(p)
-    if not ranks.is_main:
-        return None
+    started = common.begin(p, {"probe": cfg.as_dict(), "split": split})
+    if started.up_to_date or not ranks.is_main:
+        return p.final if started.up_to_date else None
+    run_key, partial, ext = started.run_key, started.partial, started.ext
     problems, t_probe = [], 0.0
     for problem in spec.problems:
         result = common.unit(partial, f"problem-{problem.name}",

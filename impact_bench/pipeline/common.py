@@ -181,6 +181,23 @@ def embed(p: Prepared) -> Extraction:
     return ext
 
 
+@dataclass
+class Started:
+    run_key: str
+    up_to_date: bool                 # the results file already holds this very run
+    partial: Path | None = None      # folder of finished units
+    ext: Extraction | None = None    # the embeddings (every row on the main rank)
+
+
+def begin(p: Prepared, protocol: dict[str, Any]) -> Started:
+    """Run key from the kind's protocol, existing-file check, partial folder, embeddings."""
+    run_key = p.run_key(protocol)
+    if check_existing(p.final, run_key, p.req.overwrite, p.log):
+        return Started(run_key, True)
+    partial = open_partial(p, run_key)
+    return Started(run_key, False, partial, embed(p))
+
+
 def header(p: Prepared, kind: str, run_key: str, ext: Extraction, suite_extra: dict[str, Any]) -> dict[str, Any]:
     spec = p.spec
     return {
