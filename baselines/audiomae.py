@@ -1,6 +1,6 @@
 """``audiomae`` / ``audiomae-ft``: AudioMAE ViT-B/16 (facebookresearch/AudioMAE) on its official input.
 
-Facts: ``shared/facts/encoders.md`` §2. Front end (``dataset.py::_wav2fbank``, eval): 16 kHz waveform minus
+Source: facebookresearch/AudioMAE. Front end (``dataset.py::_wav2fbank``, eval): 16 kHz waveform minus
 its mean → Kaldi fbank (hanning, 128 bins, 25/10 ms, no ×2^15) → zero-pad at the end in the log domain
 (or cut) to ``target_length`` frames (1024 for AudioSet) → (x + 4.2677393) / (2·4.5689974), after padding.
 Model input (B, 1, 1024, 128) → 64 × 8 patches; the positional table comes from the checkpoint.

@@ -1,6 +1,6 @@
 """``beats``: BEATs (iter3 / iter3+, pre-trained or AS2M fine-tuned) in plain torch, official parameter names.
 
-Facts: ``shared/facts/encoders.md`` §1 (microsoft/unilm ``beats/BEATs.py``, ``backbone.py``). Input: 16 kHz
+Source: microsoft/unilm ``beats/BEATs.py``, ``beats/backbone.py``. Input: 16 kHz
 mono in [-1, 1] → ×2^15 → Kaldi fbank (povey, 128 bins, 25/10 ms, no padding) → (x − 15.41663) / (2·6.55582)
 → Conv2d patches 16×16 (tokens time-major: t·8 + f) → LayerNorm(512) → Linear → conv positional
 embedding (weight-normed Conv1d, k=128, groups 16, last output dropped, GELU) → LayerNorm (post-LN
@@ -32,7 +32,7 @@ from impact_bench.weights import MANIFESTS
 
 FBANK = FbankConfig(num_mel_bins=128, sample_frequency=16000, frame_length=25, frame_shift=10)  # BEATs.preprocess
 FBANK_MEAN, FBANK_STD = 15.41663, 6.55582  # BEATs.extract_features defaults
-MIN_SAMPLES = 2800  # 16 fbank frames: one 16 x 16 patch (facts §1.1)
+MIN_SAMPLES = 2800  # 16 fbank frames: one 16 x 16 patch (unilm BEATs.py patch_embedding)
 CONFIG_DEFAULTS: dict[str, Any] = {  # BEATsConfig defaults; a checkpoint's 'cfg' overrides them
     "input_patch_size": -1, "embed_dim": 512, "conv_bias": False, "encoder_layers": 12, "encoder_embed_dim": 768,
     "encoder_ffn_embed_dim": 3072, "encoder_attention_heads": 12, "activation_fn": "gelu",
@@ -206,7 +206,7 @@ def load_beats(path: str | Path, trust: bool = False) -> BEATs:
 
 
 class BeatsEncoder:
-    """Frozen BEATs: mean of the last layer over tokens (facts §1.3)."""
+    """Frozen BEATs: mean of the last layer over tokens (``BEATs.extract_features``; pooled as jianganbai/RMIS)."""
 
     name = "beats"
     version = "1"

@@ -1,6 +1,6 @@
 """``clap``: LAION-CLAP audio branch (HTS-AT + projection) for the 630k checkpoints, offline, no text tower.
 
-Facts: ``shared/facts/encoders.md`` §5 (LAION-AI/CLAP ``hook.py``, ``training/data.py``, ``clap_module/htsat.py``).
+Source: LAION-AI/CLAP ``hook.py``, ``training/data.py``, ``clap_module/htsat.py``.
 Per clip at 48 kHz: int16 round trip (clip to ±1, ×32767, truncate, ÷32767) → shorter than 10 s: repeated
 ``int(480000 / n)`` times, then zero-padded to 480,000 samples ("repeatpad"). Longer clips are cut to the
 first 10 s by the harness (``max_input_seconds``; the official non-fusion path takes a *random* 10-s crop and

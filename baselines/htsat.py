@@ -1,10 +1,11 @@
 """HTS-AT (Chen et al. 2022; Swin-Transformer audio encoder) in plain torch with the official parameter names.
 
-One implementation serves OPERA-CT and LAION-CLAP, whose ``htsat.py`` files share the Swin body (facts
-encoders.md §3.2, §5.3). Structure: ``bn0`` (BatchNorm over the 64 mel bins) → ``reshape_wav2img``
-(bicubic, align_corners, time → 1024 frames; four 256-frame slices stacked along frequency → 256 × 256)
-→ ``patch_embed`` (Conv 4 × 4 stride 4 + LayerNorm) → four Swin stages (window 8, shifted windows on odd
-blocks, relative position bias, patch merging between stages) → ``norm`` → latent = mean over tokens.
+One implementation serves OPERA-CT and LAION-CLAP, whose ``htsat.py`` files share the Swin body
+(evelyn0414/OPERA ``src/model/htsat``, LAION-AI/CLAP ``clap_module/htsat.py``). Structure: ``bn0``
+(BatchNorm over the 64 mel bins) → ``reshape_wav2img`` (bicubic, align_corners, time → 1024 frames;
+four 256-frame slices stacked along frequency → 256 × 256) → ``patch_embed`` (Conv 4 × 4 stride 4 +
+LayerNorm) → four Swin stages (window 8, shifted windows on odd blocks, relative position bias, patch
+merging between stages) → ``norm`` → latent = mean over tokens.
 ``tscam_conv``/``head`` (AudioSet heads) and the torchlibrosa front-end tensors are part of the files and
 are loaded (nothing ignored) but the embedding does not use the heads. The ``relative_position_index`` and
 ``attn_mask`` buffers are stored in the files too; they are rebuilt here and must equal the stored ones.

@@ -3,7 +3,7 @@
 Paper: "We use the ComParE feature set" → ComParE_2016 functionals, 6,373-d (default). The
 authors' later DINOS framework used eGeMAPSv02 (88-d) instead; ``feature_set=eGeMAPSv02`` selects
 it. openSMILE processes at the rate it is given, and its spectral features depend on that rate
-(facts/encoders.md §6: 48 kHz vs 16 kHz changes 60 % of features by >1 %), so the rate is part
+(measured with audeering/opensmile-python 2.6.0: 48 kHz vs 16 kHz changes 60 % of features by >1 %), so the rate is part
 of the config: default 48 kHz, DINOS' native rate.
 
 LICENCE: audEERING openSMILE research licence — non-commercial use only.
@@ -20,7 +20,7 @@ FEATURE_DIMS = {"ComParE_2016": 6373, "eGeMAPSv02": 88}
 class OpenSmileEncoder:
     name = "opensmile"
     version = "1"
-    min_input_seconds = 0.06  # shorter input gives all-NaN functionals (facts §6: < 960 samples at 16 kHz)
+    min_input_seconds = 0.06  # all-NaN functionals below (opensmile 2.6.0, measured: < 960 samples at 16 kHz)
     max_input_seconds = None
 
     def __init__(self, feature_set: str = "ComParE_2016", sample_rate: int = 48_000) -> None:

@@ -1,7 +1,7 @@
 """``opera-gt`` / ``opera-ct``: OPERA's respiratory encoders (evelyn0414/OPERA) on their official input.
 
-Facts: ``shared/facts/impact-eat-opera.md`` §3 and ``encoders.md`` §3 (``src/util.py``,
-``src/benchmark/model_util.py::extract_opera_feature``). Per clip at 16 kHz (librosa semantics, written here
+Source: evelyn0414/OPERA ``src/util.py``,
+``src/benchmark/model_util.py::extract_opera_feature``. Per clip at 16 kHz (librosa semantics, written here
 in NumPy/torch — librosa is not a dependency):
 1. trim leading/trailing silence: frame RMS (1600-sample frames, hop 800, centred, zero padding) in dB
    relative to the loudest frame; frames above −60 dB are kept (``librosa.effects.trim``);

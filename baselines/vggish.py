@@ -1,6 +1,6 @@
 """``vggish``: VGGish (AudioSet) in plain torch, torchvggish's ``.pth`` layout, TensorFlow's embedding.
 
-Facts: ``shared/facts/encoders.md`` §4 (tensorflow/models ``research/audioset/vggish``; torchvggish).
+Sources: tensorflow/models ``research/audioset/vggish``; harritaylor/torchvggish.
 Front end (``vggish_input.py`` / ``mel_features.py``, computed in float64 as NumPy does there): 16 kHz
 mono → frames of 400 samples every 160 (complete frames only) → periodic Hann → |rFFT| at 512 points
 (magnitude) → 64 HTK-mel bands 125–7500 Hz (triangles in mel over linearly spaced bins, DC row zero,

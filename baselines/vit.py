@@ -4,7 +4,8 @@
 timm does not import here (it needs a torchvision built for this torch); AudioMAE (ViT-B/16) and OPERA-GT
 (ViT-S/4) are timm ViTs, so their checkpoints load into this module unchanged. Pre-LN blocks, LayerNorm
 eps 1e-6, exact GELU, no layer scale, fused attention; the positional table is a buffer-like parameter
-loaded from the checkpoint, never regenerated (facts encoders.md §2.2).
+loaded from the checkpoint, never regenerated (facebookresearch/AudioMAE: the stored table is laid out
+for its pretraining ``PatchEmbed_org`` grid).
 """
 from __future__ import annotations
 

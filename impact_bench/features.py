@@ -1,9 +1,10 @@
 """Spectral front ends in plain torch (torchaudio does not load with torch 2.13).
 
 ``MelSpectrogram`` follows torchaudio.transforms.MelSpectrogram's defaults, which the IMPACT
-authors' code uses (facts §2.1): periodic Hann window, ``center=True`` with reflect padding,
-power 2, HTK mel scale, no filter normalisation, f_max = Nyquist. ``power_to_db`` follows
-torchaudio's AmplitudeToDB("power", top_db) with the clamp at (per-example max − top_db).
+authors' code uses (hanprd/DINOS src/utils.py ``SpecConverter``): periodic Hann window,
+``center=True`` with reflect padding, power 2, HTK mel scale, no filter normalisation, f_max =
+Nyquist. ``power_to_db`` follows torchaudio's AmplitudeToDB("power", top_db) with the clamp at
+(per-example max − top_db).
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Kaldi-compatible log mel filterbank in plain torch (the front end of BEATs and AudioMAE).
 
-Equal to ``torchaudio.compliance.kaldi.fbank`` (torchaudio 2.11, facts encoders.md §0.1, §1.1, §2.1)
-for the options those models use; torchaudio itself does not load with torch 2.13. Pipeline per
+Equal to ``torchaudio.compliance.kaldi.fbank`` (torchaudio 2.11 ``compliance/kaldi.py``)
+for the options those models use (microsoft/unilm ``BEATs.preprocess``, facebookresearch/AudioMAE
+``dataset.py::_wav2fbank``); torchaudio itself does not load with torch 2.13. Pipeline per
 frame, in Kaldi's order: cut frames of ``frame_length`` ms every ``frame_shift`` ms (``snip_edges``:
 complete frames only) → optional dither → remove the frame's DC offset → pre-emphasis
 (x[n] − 0.97·x[n−1], first sample against itself) → window (povey = symmetric Hann^0.85, hanning,

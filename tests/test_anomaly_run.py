@@ -199,7 +199,7 @@ def test_leaderboard_official_layout_published_rows_and_roc(trees, tmp_path):
     assert "AUC-s / AUC-t / pAUC" in text and "SYNTHETIC" in synth_part
     assert "(published)" not in synth_part                       # published rows only beside real-data results
     assert "baseline AE (MSE) (published)" in real_part and "0.5925" in real_part and "0.6667 / 0.4829 / 0.5091" in real_part
-    # seed tables per machine type (Han et al. Table IX) and the RMIS anchors, with our runs' same summaries
+    # published tables per machine type (Han et al. Table IX) and the RMIS anchors, with our runs' same summaries
     assert "Han et al.: BEATs + LoRA + group adapter (fine-tuned) (published)" in real_part and "0.6815" in real_part
     res = json.loads(Path(real).read_text())
     from impact_bench.anomaly.reference import combined_score

@@ -67,7 +67,7 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
 def test_vit_b_has_the_official_size():
     with torch.random.fork_rng(devices=[]):
         vit = ViT(patch=16, dim=768, depth=12, heads=12, hidden=3072, tokens=512)
-    assert round(sum(p.numel() for p in vit.parameters()) / 1e6, 2) == 85.65  # facts §2.2, incl. pos_embed
+    assert round(sum(p.numel() for p in vit.parameters()) / 1e6, 2) == 85.65  # AudioMAE ViT-B/16, incl. pos_embed
 
 
 @pytest.mark.slow

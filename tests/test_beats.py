@@ -99,11 +99,11 @@ def test_too_short_clip_is_a_clear_error():
 def test_iter3_architecture_has_the_official_size():
     from impact_bench.baselines.beats import CONFIG_DEFAULTS
     cfg = {**CONFIG_DEFAULTS, "input_patch_size": 16, "deep_norm": True, "relative_position_embedding": True,
-           "max_distance": 800, "gru_rel_pos": True}  # iter3 family (facts encoders.md §1.2)
+           "max_distance": 800, "gru_rel_pos": True}  # iter3 family (unilm BEATsConfig)
     with torch.random.fork_rng(devices=[]):
         model = BEATs(cfg)
     n = sum(p.numel() for p in model.parameters())  # the shared bias table counted once
-    assert round(n / 1e6, 2) == 90.31 and len(model.state_dict()) == 250  # facts §1.2: 90.31 M, 250 entries
+    assert round(n / 1e6, 2) == 90.31 and len(model.state_dict()) == 250  # official BEATs.py: 90.31 M, 250 entries
 
 
 @pytest.mark.slow

@@ -53,7 +53,7 @@ def _gt_2023(root: Path, sub: Path, rng, machines=("bandsaw", "grinder"), full_n
 
 
 def _official_2023(truth):
-    """The 2023 evaluator's numbers, step by step (facts §2)."""
+    """The 2023 evaluator's numbers, step by step (nttcslab/dcase2023_task2_evaluator dcase2023_task2_evaluator.py)."""
     auc_s, auc_t, paucs, per = [], [], [], {}
     for mach, (y, dom, s, dec) in truth.items():
         sel_s, sel_t = (dom == 0) | (y == 1), (dom == 1) | (y == 1)

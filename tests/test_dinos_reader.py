@@ -17,7 +17,7 @@ def _tasks(machine):
 
 
 @pytest.mark.parametrize("folder, task", [
-    ("007-1.0_6.35_25.4_4000_chatter", "T12"),   # names known from the release (facts §2.8)
+    ("007-1.0_6.35_25.4_4000_chatter", "T12"),   # names known from the release (hanprd/DINOS src/unified_config.py)
     ("009-1.0_6.35_25.4_12000_chatter", "T14"),
     ("011-3.0_6.35_76.2_12000_chatter", "T16"),
     ("012-3.0_6.35_76.2_8000_chatter", "T21"),

@@ -67,7 +67,7 @@ def test_clap_input_handling():
 @pytest.mark.parametrize("name,cfg,keys,millions", [
     ("tiny", HtsatConfig(), 200, 31.33), ("tiny+fusion", HtsatConfig(fusion=True), 230, 31.34),
     ("base", HtsatConfig(embed_dim=128, depths=(2, 2, 12, 2)), 287, 72.42)])
-def test_official_sizes(name, cfg, keys, millions):  # facts encoders.md §5.3 (measured on the official htsat.py)
+def test_official_sizes(name, cfg, keys, millions):  # measured on LAION-CLAP's official clap_module/htsat.py
     with torch.random.fork_rng(devices=[]):
         model = HTSAT(cfg)
     assert len(model.state_dict()) == keys

@@ -58,7 +58,7 @@ def test_frontend_normalisation_per_preset(name, wave_scale):
 
 
 def test_parameter_counts():
-    assert parameter_count(ImpactEncoder(preset("reference"))) == 17_342_528  # facts §2.5, LISTEN 17.3 M
+    assert parameter_count(ImpactEncoder(preset("reference"))) == 17_342_528  # hanprd/LISTEN README: IMPACT 17.3 M
     assert parameter_count(ImpactEncoder(preset("paper"))) == 17_342_528 + 64  # + BatchNorm(32) affine
     assert parameter_count(ImpactStudent(preset("reference"))) == 21_279_424  # + dd=256 feature decoder
 
@@ -147,7 +147,8 @@ def test_utterance_target_options():
 
 
 def authors_state(e: int = 384, depth: int = 8, dd: int = 256) -> dict[str, torch.Tensor]:
-    """An authors'-format student state dict built from the documented names/shapes (facts §2.6)."""
+    """An authors'-format student state dict built from the documented names/shapes (IMPACT_dist
+    ``EATMAE``, hanprd/DINOS)."""
     g = torch.Generator().manual_seed(0)
     shapes = {"patch_embed.comp.weight": (32, 1, 3, 3), "patch_embed.comp.bias": (32,),
               "patch_embed.proj.weight": (e, 32, 16, 16), "patch_embed.proj.bias": (e,), "cls_token": (1, 1, e)}

@@ -12,7 +12,7 @@ from impact_bench.kaldi import FbankConfig, fbank, mel_banks
 
 GOLDEN = np.load(Path(__file__).parent / "data" / "kaldi_fbank_golden.npz")
 CASES = json.loads(str(GOLDEN["meta"]))["cases"]
-NOT_OFFERED = {"htk_compat", "use_energy"}  # no effect without energy (facts §2.1); use_energy=False is ours
+NOT_OFFERED = {"htk_compat", "use_energy"}  # no effect without energy (torchaudio kaldi.py); use_energy=False is ours
 
 
 def _input(case: dict) -> torch.Tensor:

@@ -61,7 +61,7 @@ def test_vit_s4_has_the_official_size():
     from impact_bench.baselines.vit import ViT
     with torch.random.fork_rng(devices=[]):
         vit = ViT(patch=4, dim=384, depth=12, heads=6, hidden=1536, tokens=1024)
-    assert round(sum(p.numel() for p in vit.parameters()) / 1e6, 1) == 21.7  # facts §3.3: encoder ≈ 21.7 M
+    assert round(sum(p.numel() for p in vit.parameters()) / 1e6, 1) == 21.7  # OPERA mae_vit_small: encoder ≈ 21.7 M
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@
 - MIMII: ``<root>/<snr>/<machine>/id_XX/{normal,abnormal}/*.wav``; SNR folders as the zips are named
   (``-6_dB``) or as the official baseline extracts them (``min6dB``, ``0dB``, ``6dB``).
 - DINOS anomaly tasks: ``DINOS_Downstreams_{train,test}/{Yornew_anomaly,ColdSpray_anomaly}/<class>/``;
-  the normal classes are those of the authors' ``unified_config.py`` (facts impact-eat-opera.md §5).
+  the normal classes are those of the authors' ``src/unified_config.py`` (hanprd/DINOS).
 
 Labels of evaluation test clips are hidden in the file names; they are read from the official
 ground truth only after every score is fixed (``anomaly.scoring``).

@@ -1,5 +1,5 @@
 """DCASE Task 2 file names and folder layouts, 2020–2025, parsed by regex — never by assumed index
-ranges (2024 mixes 0- and 1-based numbering; facts ``dcase-mimii.md`` §1).
+ranges (2024 mixes 0- and 1-based numbering: the DCASE 2024 README and nttcslab/dcase2024_task2_evaluator).
 
 | year | train | dev test | eval test |
 |---|---|---|---|

@@ -15,7 +15,8 @@ naming the files when they do not (the evaluators would silently misalign them).
 2022 eval ToyCar/ToyTrain: the evaluator's ``ground_truth_data``/``_domain`` (used for the official
 2022 ranking, ``toy2022="evaluator"``, default) disagree on ~half the files with the evaluator's later
 ``ground_truth_attributes`` and the baseline's ``eval_data_list_2022.csv`` (``toy2022="attributes"``).
-Which is right is unknown (facts §1): the wrong one gives AUC ≈ 0.5 for a reasonable detector.
+Which is right is unknown (Kota-Dohi/dcase2022_evaluator vs nttcslab/dcase2023_task2_baseline_ae
+``datasets/eval_data_list_2022.csv``): the wrong one gives AUC ≈ 0.5 for a reasonable detector.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Official DCASE Task 2 metrics, computed exactly as the official evaluators do.
 
-Sources (facts ``dcase-mimii.md`` §2): ``y-kawagu/dcase2020_task2_evaluator``,
+Sources: ``y-kawagu/dcase2020_task2_evaluator``,
 ``y-kawagu/dcase2021_task2_evaluator``, ``Kota-Dohi/dcase2022_evaluator``,
 ``nttcslab/dcase2023_task2_evaluator`` and ``…2024…`` (the 2022–2024 code is identical).
 

@@ -6,7 +6,7 @@
 | 2021 | ``anomaly_score_<m>_section_<XX>_<source|target>_test.csv`` | ``decision_result_<same>.csv`` |
 | 2022+ | ``anomaly_score_<m>_section_<XX>_test.csv`` | ``decision_result_<same>.csv`` |
 
-(facts ``dcase-mimii.md`` §2; the 2022 README omits ``_test`` but its code requires it.) A folder is
+(the official evaluators' READMEs and code; the 2022 README omits ``_test`` but its code requires it.) A folder is
 written into a hidden temporary sibling and renamed when every file is in place, so a folder with
 the final name is always complete.
 """

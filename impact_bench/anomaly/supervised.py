@@ -1,10 +1,11 @@
 """MIMII protocol (b): supervised normal/abnormal classification per (SNR, machine type).
 
-The MIMII SNR report (seeds/mimii-snr-ddae-report.txt) splits MIMII into 12 groups — machine type ×
-SNR, every model ID pooled (§3.1) — and per group trains a classifier on a stratified 8:2 split
-(§3.2), reporting accuracy, precision, recall and F1 of the abnormal class, and the ROC AUC (§3.3),
-then a second operating point at the Youden-index cut point (§5-2). Here the classifier is the
-paper's probe head on frozen embeddings, over ``seeds`` stratified splits (mean ± std).
+The MIMII SNR report (Kim, "Sound-Based Anomaly Detection using MIMII Audio Data", 2025) splits MIMII
+into 12 groups — machine type × SNR, every model ID pooled (§3.1) — and per group trains a
+classifier on a stratified 8:2 split (§3.2), reporting accuracy, precision, recall and F1 of the
+abnormal class, and the ROC AUC (§3.3), then a second operating point at the Youden-index cut point
+(§5-2). Here the classifier is the paper's probe head on frozen embeddings, over ``seeds``
+stratified splits (mean ± std).
 
 Leakage guards: each seed's train and test indices are disjoint (asserted); the probe standardises
 with training statistics only; the default Youden cut point comes from a validation quarter of the

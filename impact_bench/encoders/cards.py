@@ -113,7 +113,8 @@ CARDS: dict[str, EncoderCard] = {c.name: c for c in (
         embedding_dim=384, sample_rate=48_000, needs_weights=True,
         reference="github.com/hanprd/DINOS (the authors' framework; IMPACT_dist bytecode), re-implemented in "
                   "impact_bench/impact/",
-        weights={"files": ("impact_DINOS_epoch_0010.pth",),  # DINOS downstream default backbone (facts §2.3)
+        # DINOS downstream default backbone (IMPACT_dist config_impact, hanprd/DINOS)
+        weights={"files": ("impact_DINOS_epoch_0010.pth",),
                  "source": "the IMPACT authors (DINOS downstream default backbone), or `impact-bench train`",
                  "licence": "as licensed by whoever trained them"}),
     EncoderCard(

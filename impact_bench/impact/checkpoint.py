@@ -1,7 +1,7 @@
 """IMPACT checkpoints: our training checkpoints and the authors' files, loaded strictly.
 
-Authors' format (IMPACT_pretraining, facts §2.3): ``torch.save`` of a dict with ``epoch``,
-``model_state_dict`` (the *student*, decoder included), ``optimizer_state_dict``, ``metrics``,
+Authors' format (IMPACT_pretraining; hanprd/DINOS src/pipelines/EAT_pretraining.py): ``torch.save``
+of a dict with ``epoch``, ``model_state_dict`` (the *student*, decoder included), ``optimizer_state_dict``, ``metrics``,
 ``timestamp``, ``torch_version``; default name ``impact_DINOS_epoch_0010.pth``. The file carries
 no config, so it loads under a preset (``reference`` unless told) with the embedding width and
 depth read from the tensor shapes; heads cannot be read (12 and 16 give identical shapes).

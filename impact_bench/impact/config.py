@@ -1,7 +1,7 @@
 """IMPACT configuration and its two presets.
 
 ``reference`` follows the authors' code (IMPACT_dist ``config_eat.py`` / ``IMPACT_pretraining``,
-recovered in shared/facts/impact-eat-opera.md §2); ``paper`` follows the paper's text (§4.1–4.2,
+recovered from the bytecode in hanprd/DINOS); ``paper`` follows the paper's text (§4.1–4.2,
 App. A.3, Table 5). Where they differ, the field comment cites both; docs/impact.md lays the
 differences side by side. A checkpoint we write carries ``to_dict()``, so loading needs no flags.
 """
@@ -22,7 +22,7 @@ class ConfigError(ImpactBenchError):
 
 @dataclass(frozen=True)
 class FrontendConfig:
-    # Shared by both presets (paper §4.2; authors' torchaudio MelSpectrogram call, facts §2.1).
+    # Shared by both presets (paper §4.2; authors' torchaudio MelSpectrogram call, hanprd/DINOS src/utils.py).
     sample_rate: int = 48_000
     clip_samples: int = 48_000        # 1-s clips (paper §4.1)
     n_fft: int = 2048
@@ -32,8 +32,8 @@ class FrontendConfig:
     top_db: float = 80.0
     # reference: none (SpecConverter); paper: "RMS and Z-score normalization" (§4.1, LISTEN code)
     waveform_norm: str = "none"
-    # reference: (dB + 4.268) / (4.569 + 1e-6) (EAT's AudioSet stats reused, facts §2.1 A);
-    # paper/LISTEN: (dB + 80) / 160 (facts §2.1 B)
+    # reference: (dB + 4.268) / (4.569 + 1e-6) (EAT's AudioSet stats reused, DINOS SpecConverter);
+    # paper/LISTEN: (dB + 80) / 160 (hanprd/LISTEN LISTEN_train_downstream.py, LISTEN_test_downstream.py)
     spec_mean: float = -4.268
     spec_std: float = 4.569 + 1e-6
 
@@ -101,7 +101,7 @@ class ImpactConfig:
 
     @property
     def num_keep(self) -> int:
-        # int(16 * (1 - 0.8)) = 3 visible tokens, int(16 * 0.3) = 4 (facts §2.3)
+        # int(16 * (1 - 0.8)) = 3 visible tokens, int(16 * 0.3) = 4 (len_keep, hanprd/DINOS src/utils.py)
         return int(self.grid * self.grid * (1 - self.objective.mask_ratio))
 
     def to_dict(self) -> dict[str, Any]:

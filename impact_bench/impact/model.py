@@ -1,4 +1,5 @@
-"""The IMPACT encoder in plain torch, with the authors' parameter names (facts §2.2, §2.6).
+"""The IMPACT encoder in plain torch, with the authors' parameter names (``EATMAE``, IMPACT_dist
+bytecode in hanprd/DINOS).
 
 waveform (B, 48000) → mel (B, 1, 128 mel, 128 time; frequency is the H axis) → stem
 Conv2d(1, 32, k3, s2, p1) → Conv2d(32, E, k16, s16) → 4 × 4 = 16 tokens + CLS → fixed 2-D sin-cos
@@ -19,7 +20,8 @@ from impact_bench.impact.config import FrontendConfig, ImpactConfig, ModelConfig
 
 
 class SpecFrontend(nn.Module):
-    """Waveforms → normalised (B, 1, n_mels, frames) spectrograms (facts §2.1)."""
+    """Waveforms → normalised (B, 1, n_mels, frames) spectrograms (hanprd/DINOS src/utils.py ``SpecConverter``;
+    LISTEN variant: hanprd/LISTEN)."""
 
     def __init__(self, cfg: FrontendConfig) -> None:
         super().__init__()
@@ -127,7 +129,7 @@ class ImpactEncoder(nn.Module):
     def layer_average(self, spec: torch.Tensor,
                       per_layer: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
         """Teacher targets: mean over all layers of each layer's output (optionally transformed
-        first), (B, 1 + G², E) (facts §2.3)."""
+        first), (B, 1 + G², E) (teacher ``EATMAE``, hanprd/DINOS src/utils.py)."""
         x = self.with_cls(self.patch_tokens(spec))
         total = torch.zeros_like(x)
         for layer in self.encoder.layers:

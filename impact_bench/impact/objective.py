@@ -1,9 +1,9 @@
 """IMPACT's pretraining objective: masking, student decoders, EMA teacher, losses.
 
-reference (authors' code, facts §2.3): the student sees ``num_keep`` of 16 patch tokens per clone
-(16 clones per clip); a CNN *feature* decoder fills masked slots with a learned mask token and
-predicts the teacher's layer-averaged patch outputs (MSE on masked tokens); the utterance loss
-is MSE between the student CLS and the teacher's layer-averaged CLS, weight 1.0.
+reference (authors' code, hanprd/DINOS src/pipelines/EAT_pretraining.py): the student sees
+``num_keep`` of 16 patch tokens per clone (16 clones per clip); a CNN *feature* decoder fills masked
+slots with a learned mask token and predicts the teacher's layer-averaged patch outputs (MSE on
+masked tokens); the utterance loss is MSE between the student CLS and the teacher's layer-averaged CLS, weight 1.0.
 
 paper (§4.2, App. A.3): the frame loss is a Huber loss on *spectrogram reconstruction* by the
 Table 5 decoder. Table 5's shapes do not close (Linear 384→512, then ConvT 128→…→16→1, five
@@ -27,7 +27,7 @@ HUBER_DELTA = 1.0  # torch default; the paper names no delta
 
 
 def keep_indices(grid: int, num_keep: int, clones: int, block: int, rng: np.random.Generator) -> np.ndarray:
-    """(clones, num_keep) visible token indices, sorted. ``BlockMaskingGenerator`` (facts §2.3):
+    """(clones, num_keep) visible token indices, sorted. ``BlockMaskingGenerator`` (hanprd/DINOS src/utils.py):
     random block × block squares become keep candidates until ≥ num_keep exist; the kept tokens
     are a random choice among the candidates. block ≥ grid reduces to uniform choice."""
     out = np.empty((clones, num_keep), dtype=np.int64)
@@ -53,7 +53,7 @@ class LayerNorm2d(nn.LayerNorm):
 
 class FeatureDecoder(nn.Module):
     """``CNNDecoder(dd, E, depth 6, k3)``: 5 × [ConvT(dd, dd, 3, 1, 1), LayerNorm2d, GELU] + ConvT(dd, E).
-    Key layout ``net.{0,3,6,9,12}`` ConvT, ``net.{1,4,7,10,13}`` LayerNorm2d, ``net.15`` output (facts §2.6)."""
+    Key layout ``net.{0,3,6,9,12}`` ConvT, ``net.{1,4,7,10,13}`` LayerNorm2d, ``net.15`` output (DINOS src/utils.py)."""
 
     def __init__(self, dim: int, out_dim: int, depth: int) -> None:
         super().__init__()
@@ -86,7 +86,8 @@ class ReconstructionDecoder(nn.Module):
 
 
 class ImpactStudent(ImpactEncoder):
-    """Encoder + decoder; state-dict keys equal the authors' ``EATMAE`` student (facts §2.6)."""
+    """Encoder + decoder; state-dict keys equal the authors' ``EATMAE`` student (IMPACT_dist bytecode in
+    hanprd/DINOS)."""
 
     def __init__(self, cfg: ImpactConfig) -> None:
         super().__init__(cfg)

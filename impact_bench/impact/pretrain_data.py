@@ -2,9 +2,10 @@
 
 DINOS release: ``DINOS_Pretrain/<category>/**`` (any nesting; the first path component is the
 category). Any other folder of audio works the same way (files directly in it form the category
-``.``). Per file (authors' pretraining dataset, facts §2.1): ceil(duration) consecutive 1-s clips,
-the last zero-padded; files shorter than 1 s are skipped; resampled to 48 kHz; channels averaged.
-Only file headers are read up front; each clip reads just its own second of audio.
+``.``). Per file (authors' pretraining dataset, hanprd/DINOS src/pipelines/EAT_pretraining.py):
+ceil(duration) consecutive 1-s clips, the last zero-padded; files shorter than 1 s are skipped;
+resampled to 48 kHz; channels averaged. Only file headers are read up front; each clip reads just
+its own second of audio.
 
 Balanced sampling (paper §4.1: 1,851 recordings per category): ``balance="files"`` keeps the same
 number of files from every category (the smallest category's count, chosen by seed).

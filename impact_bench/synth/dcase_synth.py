@@ -8,7 +8,7 @@ are the classic rotating-machine faults, at random severity so that detection is
 bearing defect (a non-harmonic tone with impacts at the defect rate), imbalance (first harmonic
 raised), rub (impacts once per revolution ringing a high mode), looseness (amplitude modulation at f_r).
 
-Layout (what the official zips unpack to; facts dcase-mimii.md §1)::
+Layout (what the official Zenodo zips unpack to)::
 
     <root>/dev_data/<machine>/train|test/…   <root>/eval_data/<machine>/train|test/…
     <root>/dev_data/<machine>/attributes_XX.csv                              (2022+)
@@ -29,7 +29,7 @@ from scipy import signal
 from tqdm import tqdm
 
 GENERATOR_VERSION = "1"
-SR = 16_000       # DCASE T2: 16 kHz mono 16-bit (facts §1)
+SR = 16_000       # DCASE T2: 16 kHz mono 16-bit (Zenodo dataset descriptions)
 SECONDS = 10.0    # ~10-s clips
 FAULTS = ("bearing", "imbalance", "rub", "looseness")
 
@@ -55,7 +55,8 @@ def rng_for(*words: object) -> np.random.Generator:
 
 def units_of(year: int, set_name: str) -> list[str]:
     if year == 2020:
-        return ["00", "02"] if set_name == "dev" else ["01", "03"]  # dev/eval machine IDs differ (facts §1)
+        # dev/eval machine IDs differ (nttcslab/dcase2023_task2_baseline_ae machine_type_legacy.yaml)
+        return ["00", "02"] if set_name == "dev" else ["01", "03"]
     if year in (2021, 2022):
         return ["00", "01", "02"] if set_name == "dev" else ["03", "04", "05"]
     return ["00"]
@@ -85,7 +86,7 @@ def _name(year: int, p: Planned) -> str:
     return f"section_{p.unit}_{p.domain}_{p.split}_{p.label}_{p.index:04d}{tail}.wav"
 
 
-HIDDEN_2024 = {"gearbox", "slider", "ToyTrain",  # dev; facts §1 (2024 "Hidden attributes")
+HIDDEN_2024 = {"gearbox", "slider", "ToyTrain",  # dev; 2024 "Hidden attributes" (_noAttribute names)
                "AirCompressor", "BrushlessMotor", "HoveringDrone", "ToothBrush"}  # eval
 
 

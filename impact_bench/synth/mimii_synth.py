@@ -1,5 +1,5 @@
 """``mimii-synth``: MIMII-like data in the official layout, ``<snr>/<machine>/id_XX/{normal,abnormal}/NNNNNNNN.wav``
-(8 channels, 16 kHz, 16-bit; facts dcase-mimii.md §4).
+(8 channels, 16 kHz, 16-bit; MIMII README, Zenodo 3384388).
 
 As in MIMII, each machine recording is mixed with factory noise at −6, 0 and 6 dB SNR, so the three
 SNR folders hold the *same* machine sounds under different noise. The eight channels are the

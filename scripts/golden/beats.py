@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kaldi_fbank import add_kaldi_args, kaldi_from_args  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
-TINY_CFG = {  # iter3 keys and structure (facts encoders.md §1.2), toy sizes
+TINY_CFG = {  # iter3 keys and structure (unilm BEATsConfig), toy sizes
     "input_patch_size": 16, "embed_dim": 32, "conv_bias": False, "encoder_layers": 2, "encoder_embed_dim": 64,
     "encoder_ffn_embed_dim": 128, "encoder_attention_heads": 4, "activation_fn": "gelu", "layer_norm_first": False,
     "deep_norm": True, "conv_pos": 16, "conv_pos_groups": 4, "relative_position_embedding": True, "num_buckets": 32,

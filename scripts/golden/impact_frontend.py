@@ -2,7 +2,7 @@
 
 What it computes: for the seeded inputs of ``inputs()`` — white noise, a 1 kHz tone plus noise at
 −40 dB, and a 0.3-s burst followed by silence — the mel power spectrogram and its dB version
-exactly as the authors' code configures torchaudio (facts §2.1):
+exactly as the authors' code configures torchaudio (hanprd/DINOS src/utils.py ``SpecConverter``):
 ``MelSpectrogram(sample_rate=48000, n_fft=2048, win_length=2048, hop_length=376, n_mels=128,
 power=2.0)`` (center=True, reflect padding, periodic Hann, HTK mel, norm None, f_max 24 kHz) and
 ``AmplitudeToDB("power", top_db=80)`` applied per clip.

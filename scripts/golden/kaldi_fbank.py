@@ -32,11 +32,11 @@ MEMBER = "torchaudio/compliance/kaldi.py"
 
 # (name, waveform key, transform applied to the waveform first, kaldi.fbank keyword arguments)
 CASES = [
-    # BEATs.preprocess: x * 2**15, 128 bins, 16 kHz, 25/10 ms, every other option at its default (facts §1.1)
+    # BEATs.preprocess: x * 2**15, 128 bins, 16 kHz, 25/10 ms, every other option at its default (unilm BEATs.py)
     ("beats", "w16k", "scale2^15", dict(num_mel_bins=128, sample_frequency=16000, frame_length=25, frame_shift=10)),
     ("beats_min_length", "w2800", "scale2^15", dict(num_mel_bins=128, sample_frequency=16000, frame_length=25,
                                                       frame_shift=10)),
-    # AudioMAE dataset.py::_wav2fbank: mean removal, hanning, htk_compat, no energy (facts §2.1)
+    # AudioMAE dataset.py::_wav2fbank: mean removal, hanning, htk_compat, no energy (AudioMAE)
     ("audiomae", "w16k", "demean", dict(htk_compat=True, sample_frequency=16000, use_energy=False,
                                          window_type="hanning", num_mel_bins=128, dither=0.0, frame_shift=10)),
     ("odd_length_hamming_mirror", "w12345", "none", dict(num_mel_bins=40, sample_frequency=16000, window_type="hamming",

@@ -1,16 +1,21 @@
-"""Regenerate ``leaderboards/published/anomaly_reference.csv`` from the project's source documents.
+"""Regenerate ``leaderboards/published/anomaly_reference.csv`` from the published documents it cites.
 
-Run from the repository root, with the shared folder beside the checkout:
+Run from the repository root, with the maintainers' shared folder beside the checkout:
 
     python scripts/published/anomaly_reference.py [--shared ../shared]
 
-It parses, as printed (no value is typed by hand):
-- seeds/ssl-asd-dcase2020-2024-paper.txt, Tables I and II (DCASE 2024 dev/eval, fine-tuned pre-trained
-  models: per-machine hmean of AUC and pAUC, AUC_s, AUC_t, Hmean) and Tables VI-X (DCASE 2020-2024,
-  per machine + per set, 2020 as mean of AUC and pAUC);
-- seeds/mimii-snr-ddae-report.txt, Table 2 (CNN on IMS spectrograms, 12 groups) and the §5-3 table
+The inputs are maintainers' plain-text copies of public documents (they are not part of the package;
+``--shared`` points at them). It parses, as printed (no value is typed by hand):
+- Han et al., "Exploring Self-Supervised Audio Models for Generalized Anomalous Sound Detection"
+  (arXiv 2508.12230; copy: ``seeds/ssl-asd-dcase2020-2024-paper.txt``), Tables I and II (DCASE 2024
+  dev/eval, fine-tuned pre-trained models: per-machine hmean of AUC and pAUC, AUC_s, AUC_t, Hmean) and
+  Tables VI-X (DCASE 2020-2024, per machine + per set, 2020 as mean of AUC and pAUC);
+- the MIMII SNR report, Kim, "Sound-Based Anomaly Detection using MIMII Audio Data" (2025; copy:
+  ``seeds/mimii-snr-ddae-report.txt``), Table 2 (CNN on IMS spectrograms, 12 groups) and the §5-3 table
   (-6 dB fan: CNN-LSTM, and CNN-LSTM with the Youden threshold);
-- facts/dcase-mimii.md, the RMIS frozen-encoder KNN anchor table (score per year, x100 as published).
+- the RMIS leaderboard (jianganbai/RMIS ``docs/leaderboard.html``), its frozen-encoder KNN table (score
+  per year, x100 as published), as transcribed in the maintainers' notes ``facts/dcase-mimii.md``.
+The ``source`` column names the public documents, never the copies.
 Percentages are divided by 100. Long format: one value per row (suite, set, system, row, metric, value).
 """
 from __future__ import annotations
@@ -21,10 +26,10 @@ import re
 from pathlib import Path
 
 OUT = Path("leaderboards/published/anomaly_reference.csv")
-SSL = "Han et al., Exploring Self-Supervised Audio Models for Generalized ASD (seeds/ssl-asd-dcase2020-2024-paper.txt)"
-MIMII = "MIMII SNR report (seeds/mimii-snr-ddae-report.txt)"
-RMIS = "RMIS leaderboard docs/leaderboard.html (facts/dcase-mimii.md)"
-MACHINES = {  # the seed tables' abbreviations → official machine-type folder names
+SSL = "Han et al., Exploring Self-Supervised Audio Models for Generalized ASD (arXiv 2508.12230)"
+MIMII = "MIMII SNR report (Kim, Sound-Based Anomaly Detection using MIMII Audio Data, 2025)"
+RMIS = "RMIS leaderboard (jianganbai/RMIS docs/leaderboard.html)"
+MACHINES = {  # the published tables' abbreviations → official machine-type folder names
     "Bearing": "bearing", "Fan": "fan", "Gearbox": "gearbox", "G.box": "gearbox", "Slider": "slider",
     "ToyCar": "ToyCar", "T.Car": "ToyCar", "ToyTrain": "ToyTrain", "T.Tra": "ToyTrain", "Valve": "valve",
     "Pump": "pump", "T.Conv.": "ToyConveyor", "3DPrin.": "3DPrinter", "A.Com.": "AirCompressor",
