@@ -268,6 +268,6 @@ def coverage_of(spec: Any, clips: list[Any], subset: bool = False) -> dict[str, 
     parts = [f"missing {k}: {v}" for k, v in missing.items() if v]
     complete = not parts and not subset
     if subset:
-        parts.append("a subset option limited the data")
+        parts.append("part of the data was left out (an option such as --max-clips-per-class or --machines, or the reader)")
     return {"complete": complete, "inferred": False, "declared": declared_d, "held": held, "missing": missing,
             "summary": "; ".join(parts) if parts else "the whole suite"}

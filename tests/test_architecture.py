@@ -14,7 +14,7 @@ LAYERS = [
      "plots", "results_models", "task_files", "published", "stats"},
     {"suites", "reference", "weights", "encoders", "baselines", "impact", "synth", "anomaly", "probe", "listen_head",
      "extract", "results"},
-    {"readers", "listen_reproduce"},
+    {"readers", "listen_reproduce", "compare"},
     {"pipeline", "runner"},
     {"leaderboards"},
     {"cli", "__init__", "__main__"},

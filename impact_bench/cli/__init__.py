@@ -20,7 +20,7 @@ from impact_bench.errors import ImpactBenchError
 
 # subcommand modules under impact_bench.cli, in the order `--help` lists them
 COMMANDS = ("run", "train", "demo", "data", "listing", "check_encoder", "embed", "leaderboard", "evaluate_dcase",
-            "weights", "reproduce")
+            "weights", "reproduce", "compare")
 
 
 def command_modules() -> list[ModuleType]:

@@ -70,6 +70,40 @@ def _protocol_line(res: Results) -> str:
     return f"Protocol: frozen embeddings → {head}; {how}; {probe['seeds']} seeds (per run, see Runs)."
 
 
+def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05) -> list[str]:
+    """Overall score (the suite's headline) with a rank column: tie groups from the paired cluster bootstrap,
+    Holm-adjusted over the comparisons with each group's best (``impact_bench.compare``)."""
+    from impact_bench.compare import ComparisonError, check_comparable, pairwise
+    from impact_bench.results import headline
+    from impact_bench.stats.multiple import tie_groups
+
+    runs = [c.source for c in ours]
+    means = [headline(r) for r in runs]
+    ranks: list[str] = ["–"] * len(runs)
+    note = ""
+    if len(runs) > 1:
+        try:
+            check_comparable(runs, [c.label for c in ours])
+            mats = pairwise(runs, alpha=alpha)["overall"]
+            if mats.p is None:
+                note = "no rank: a run lacks per-clip predictions (results schema < 1.2)"
+            else:
+                ranks = [str(k) for k in tie_groups(mats.means, mats.p, alpha, "holm")]
+        except ComparisonError as exc:
+            note = f"no rank: the runs do not pair ({exc})"
+    elif runs:
+        ranks = ["1"]
+    order = sorted(range(len(runs)), key=lambda i: -(means[i] or 0.0))
+    body = [[ranks[i], ours[i].label, _fmt((means[i], float("nan")), i == order[0], latex)] for i in order]
+    head = ["rank", "run", "overall (mean macro-F1)"]
+    lines = ["### Overall, with tie groups", "",
+             f"Rank 1 = the best mean and every run not significantly different from it (paired cluster bootstrap over "
+             f"clips, 10,000 resamples, two-sided, Holm-adjusted over the comparisons with the best, α = {alpha}); the "
+             f"rule repeats on the rest. `impact-bench compare A.json B.json` gives any pair in full.", "",
+             tabulate(body, headers=head, tablefmt="latex_raw" if latex else "github", disable_numparse=True), ""]
+    return lines + ([note, ""] if note else [])
+
+
 def _run_protocol(r: Results) -> str:
     probe = r["protocol"]["probe"]
     head = "listen head" if probe.get("head") == "listen" else "paper probe"
@@ -132,6 +166,7 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
             lines += ["Columns marked [subset] used `--max-clips-per-class`; they are not full-suite scores.", ""]
         problems = [p["name"] for p in members[0]["problems"]]
         task_machine = {t: p["machine"] for p in members[0]["problems"] for t in p["tasks"]}
+        lines += _rank_section(ours, latex)
         lines += ["### Per machine (Table 3 layout)", "",
                   _table(problems, columns + also_cols, "per_problem", "machine", latex), ""]
         tasks = list(task_machine)  # the suite's order (T1…T30; the LISTEN release's class order)

@@ -221,7 +221,7 @@ def finish(p: Prepared, results: dict[str, Any], extra_note: str = "") -> Path:
     """Validate through the results models, write atomically, drop the partial folder."""
     write_json(p.final, validate_results(results, str(p.final)))
     shutil.rmtree(p.partial, ignore_errors=True)
-    marks = (" [SYNTHETIC data]" if p.spec.synthetic else "") + (" [SUBSET]" if p.index.subset else "") \
+    marks = (" [SYNTHETIC data]" if p.spec.synthetic else "") + (" [SUBSET]" if "__subset" in p.final.name else "") \
         + ("" if p.coverage["complete"] else " [PARTIAL]")
     p.log(f"wrote {p.final}{extra_note}{marks}")
     return p.final

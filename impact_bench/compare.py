@@ -1,0 +1,174 @@
+"""Paired comparison of probe-suite runs (DINOS, LISTEN on-site, any classification suite).
+
+Two runs pair only when they saw the same clips in the same order and the same splits: same suite
+and version, data fingerprint, split scheme, seeds and training fraction, per-problem clip order
+(``clips_sha256``) and per-seed test indices; otherwise :class:`ComparisonError` names the field.
+
+Per problem and overall (overall = per-seed mean over problems): the default test is the paired
+**cluster bootstrap over clips** (:func:`impact_bench.stats.classification.cluster_bootstrap_pairwise`:
+clips resampled within class, every seed's prediction of a resampled clip kept together); problems are
+resampled independently and the overall distribution is the mean of theirs. Also reported, each for
+what it is: the corrected resampled t-test (Nadeau & Bengio 2003; very conservative with 20/80
+splits), the plain paired t-test over seeds (anti-conservative: the splits overlap) and Wilcoxon's
+signed-rank test. Files from before schema 1.2 lack per-clip data: only the per-seed tests are given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from impact_bench.errors import ImpactBenchError
+from impact_bench.stats._common import percentile_summary
+from impact_bench.stats.classification import (cluster_bootstrap_pairwise, corrected_resampled_ttest, paired_ttest,
+                                               wilcoxon)
+from impact_bench.stats.multiple import adjust, tie_groups
+
+N_BOOT = 10_000
+
+
+class ComparisonError(ImpactBenchError):
+    """Two results files that cannot be paired (different data, suite, splits or protocol)."""
+
+
+def _get(res: dict[str, Any], path: str) -> Any:
+    value: Any = res
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+PAIRING_FIELDS = ("kind", "suite.name", "suite.version", "suite.data_fingerprint.content_sha256", "protocol.split",
+                  "protocol.probe.seeds", "protocol.probe.train_fraction")
+
+
+def check_comparable(runs: list[dict[str, Any]], names: list[str]) -> None:
+    """Every run pairs with the first; the error names the field and the two values."""
+    first = runs[0]
+    if first.get("kind") != "classification":
+        raise ComparisonError(f"{names[0]}: field 'kind' is {first.get('kind')!r}; compare handles classification "
+                              f"(probe) suites")
+    for res, name in zip(runs[1:], names[1:]):
+        for field in PAIRING_FIELDS:
+            a, b = _get(first, field), _get(res, field)
+            if a != b:
+                raise ComparisonError(f"{name}: field '{field}' is {b!r} but {a!r} in {names[0]}; the runs are not "
+                                      f"comparable")
+        probs_a, probs_b = [p["name"] for p in first["problems"]], [p["name"] for p in res["problems"]]
+        if probs_a != probs_b:
+            raise ComparisonError(f"{name}: field 'problems' holds {probs_b}, {names[0]} holds {probs_a}")
+        for pa, pb in zip(first["problems"], res["problems"]):
+            if pa.get("clips_sha256") != pb.get("clips_sha256") or pa.get("tasks") != pb.get("tasks"):
+                raise ComparisonError(f"{name}: field 'problems.{pa['name']}.clips_sha256' differs: the runs hold "
+                                      f"different clips or orders")
+            for sa, sb in zip(pa["seeds"], pb["seeds"]):
+                if sa.get("test_idx") is not None and sb.get("test_idx") is not None and sa["test_idx"] != sb["test_idx"]:
+                    raise ComparisonError(f"{name}: field 'problems.{pa['name']}.seeds.{sa['seed']}.test_idx' differs: "
+                                          f"the splits are not the same")
+
+
+def _has_clips(problem: dict[str, Any]) -> bool:
+    return problem.get("y_true") is not None and all(s.get("y_pred") is not None for s in problem["seeds"])
+
+
+def _seed_tests(d: np.ndarray, n_train: int, n_test: int, alpha: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if d.size >= 2:
+        for key, res in (("corrected_t", corrected_resampled_ttest(d, n_train, n_test, alpha)),
+                         ("paired_t", paired_ttest(d, alpha))):
+            out[key] = {"t": res.t, "df": res.df, "p": res.p_value, "ci": [res.ci_low, res.ci_high]}
+        w = wilcoxon(d)
+        out["wilcoxon"] = {"statistic": w.statistic, "p": w.p_value, "note": w.note}
+    return out
+
+
+@dataclass
+class Matrix:
+    """Every ordered pair of runs, for one problem or overall."""
+
+    means: np.ndarray                    # (E,) seed-averaged macro-F1
+    diff: np.ndarray                     # (E, E) row − column
+    ci: np.ndarray | None                # (E, E, 2) bootstrap percentile CI
+    p: np.ndarray | None                 # (E, E) bootstrap p-values (None: no per-clip data)
+    per_seed: np.ndarray                 # (E, S) macro-F1 per seed
+
+
+def pairwise(runs: list[dict[str, Any]], n_boot: int = N_BOOT, seed: int = 0,
+             alpha: float = 0.05) -> dict[str, Matrix]:
+    """problem name (and "overall") → :class:`Matrix` over the runs, from one set of resamples per problem."""
+    out: dict[str, Matrix] = {}
+    dists, per_seed_all = [], []
+    clip_level = all(_has_clips(p) for r in runs for p in r["problems"])
+    for k, prob in enumerate(runs[0]["problems"]):
+        per_seed = np.array([[s["macro_f1"] for s in r["problems"][k]["seeds"]] for r in runs])
+        per_seed_all.append(per_seed)
+        means = per_seed.mean(axis=1)
+        if clip_level:
+            tests = [np.asarray(s["test_idx"]) for s in prob["seeds"]]
+            preds = [[np.asarray(s["y_pred"]) for s in r["problems"][k]["seeds"]] for r in runs]
+            res = cluster_bootstrap_pairwise(np.asarray(prob["y_true"]), tests, preds, len(prob["tasks"]), n_boot,
+                                             seed + k, alpha)  # problems resampled independently
+            dists.append(res.distribution)
+            ci = np.stack([res.ci_low, res.ci_high], axis=-1)
+            out[prob["name"]] = Matrix(means, res.diff, ci, res.p_value, per_seed)
+        else:
+            out[prob["name"]] = Matrix(means, means[:, None] - means[None, :], None, None, per_seed)
+    overall_seed = np.mean(per_seed_all, axis=0)  # (E, S): per-seed mean over problems
+    means = overall_seed.mean(axis=1)
+    ci = p = None
+    if clip_level:
+        dist = np.mean(dists, axis=0)  # (n_boot, E)
+        e = len(runs)
+        ci, p = np.zeros((e, e, 2)), np.ones((e, e))
+        for i in range(e):
+            for j in range(e):
+                if i != j:
+                    lo, hi, p[i, j] = percentile_summary(dist[:, i] - dist[:, j], alpha)
+                    ci[i, j] = (lo, hi)
+    out["overall"] = Matrix(means, means[:, None] - means[None, :], ci, p, overall_seed)
+    return out
+
+
+def compare_two(a: dict[str, Any], b: dict[str, Any], n_boot: int = N_BOOT, seed: int = 0,
+                alpha: float = 0.05) -> dict[str, Any]:
+    """The full paired report of A − B: per problem and overall, every test labelled."""
+    mats = pairwise([a, b], n_boot, seed, alpha)
+    frac = float(a["protocol"]["probe"]["train_fraction"])
+    rows = {}
+    for name, m in mats.items():
+        prob = next((p for p in a["problems"] if p["name"] == name), None)
+        n = prob["n_clips"] if prob else sum(p["n_clips"] for p in a["problems"])
+        n_train = int(round(n * frac)) if a["protocol"]["split"] == "paper" else \
+            (prob["seeds"][0]["n_train"] if prob else sum(p["seeds"][0]["n_train"] for p in a["problems"]))
+        n_test = (n - n_train) if a["protocol"]["split"] == "paper" else \
+            (prob["seeds"][0]["n_test"] if prob else sum(p["seeds"][0]["n_test"] for p in a["problems"]))
+        d = m.per_seed[0] - m.per_seed[1]
+        row: dict[str, Any] = {"mean_a": float(m.means[0]), "mean_b": float(m.means[1]), "diff": float(m.diff[0, 1])}
+        if m.p is not None:
+            row["cluster_bootstrap"] = {"p": float(m.p[0, 1]), "ci": [float(x) for x in m.ci[0, 1]], "n_boot": n_boot,
+                                        "seed": seed}
+        row.update(_seed_tests(d, n_train, n_test, alpha))
+        rows[name] = row
+    problems = [k for k in rows if k != "overall"]
+    if all("cluster_bootstrap" in rows[k] for k in problems):
+        holm = adjust(np.array([rows[k]["cluster_bootstrap"]["p"] for k in problems]), "holm")
+        for k, ph in zip(problems, holm):
+            rows[k]["cluster_bootstrap"]["p_holm"] = float(ph)
+    return {"a": a["encoder"].get("label") or a["encoder"]["name"], "b": b["encoder"].get("label") or
+            b["encoder"]["name"], "suite": a["suite"]["name"], "alpha": alpha,
+            "default_test": "cluster_bootstrap" if "cluster_bootstrap" in rows["overall"] else "corrected_t",
+            "note": None if "cluster_bootstrap" in rows["overall"] else
+            "a file lacks per-clip data (schema < 1.2): only per-seed tests are possible",
+            "rows": rows}
+
+
+def rank_with_ties(runs: list[dict[str, Any]], alpha: float = 0.05, method: str = "holm",
+                   n_boot: int = N_BOOT, seed: int = 0) -> list[int] | None:
+    """Rank of each run on the overall score, tie groups by the cluster bootstrap (None without per-clip data)."""
+    if len(runs) < 2:
+        return [1] * len(runs)
+    m = pairwise(runs, n_boot, seed, alpha)["overall"]
+    if m.p is None:
+        return None
+    return tie_groups(m.means, m.p, alpha, method)
