@@ -25,24 +25,28 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from impact_bench.metrics import confusion
+from impact_bench.suites.spec import ProbeHyperparameters
 
 BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW defaults
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_: max_norm / (total_norm + 1e-6)
 FUSED_ADAMW = getattr(torch, "_fused_adamw_", None)  # the kernel behind AdamW(fused=True)
 
 
+_PAPER = ProbeHyperparameters()  # the defaults live once, in the suite schema (impact_bench.suites.spec)
+
+
 @dataclass(frozen=True)
 class ProbeConfig:
-    seeds: int = 10
-    train_fraction: float = 0.2
-    hidden: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    batch_size: int = 32
-    max_epochs: int = 100
-    lr_min: float = 1e-6
-    patience: int = 10
-    grad_clip: float = 1.0
+    seeds: int = _PAPER.seeds
+    train_fraction: float = _PAPER.train_fraction
+    hidden: int = _PAPER.hidden
+    lr: float = _PAPER.lr
+    weight_decay: float = _PAPER.weight_decay
+    batch_size: int = _PAPER.batch_size
+    max_epochs: int = _PAPER.max_epochs
+    lr_min: float = _PAPER.lr_min
+    patience: int = _PAPER.patience
+    grad_clip: float = _PAPER.grad_clip
     standardize: bool = False
 
     def as_dict(self) -> dict[str, object]:

@@ -26,20 +26,25 @@ from sklearn.neighbors import LocalOutlierFactor
 
 from impact_bench.anomaly.knn import DEFAULT_CHUNK, knn_distances
 from impact_bench.errors import DataError
+from impact_bench.suites.spec import BackendSpec
 
 BACKENDS = ("knn", "kmeans", "lof", "gmm")
 NORMALISATIONS = ("none", "train-loo", "test-z")
 TRANSDUCTIVE = {"test-z"}
 
 
+_SPEC = BackendSpec()
+
+
 @dataclass(frozen=True)
 class BackendConfig:
-    name: str = "knn"
-    k: int = 1                 # RMIS / GenRep: k = 1
-    metric: str = "cosine"     # RMIS: cosine; GenRep: euclidean
-    n_clusters: int = 16       # kmeans centres, our default (no official count read; capped at the bank size)
-    n_components: int = 2      # gmm components, our default (capped at the bank size)
-    normalise: str = "none"
+    # defaults live once, in the suite schema (impact_bench.suites.spec.BackendSpec)
+    name: str = _SPEC.name
+    k: int = _SPEC.k                         # RMIS / GenRep: k = 1
+    metric: str = _SPEC.metric               # RMIS: cosine; GenRep: euclidean
+    n_clusters: int = _SPEC.n_clusters       # kmeans centres (no official count read; capped at the bank size)
+    n_components: int = _SPEC.n_components   # gmm components (capped at the bank size)
+    normalise: str = _SPEC.normalise
     chunk: int = DEFAULT_CHUNK
     seed: int = 0
 
