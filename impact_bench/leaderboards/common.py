@@ -23,10 +23,12 @@ def bold_best(values: list[float | None], digits: int = 4) -> list[str]:
 def marks(res: dict[str, Any]) -> str:
     """Why a run is not a plain full-suite score; part of its column label wherever it is shown."""
     out = ""
-    if res["suite"].get("subset"):
-        out += " [subset]"
-    if not res.get("coverage", {}).get("complete", True) and not res["suite"].get("subset"):
+    cov = res.get("coverage", {})
+    missing = any(v for v in (cov.get("missing") or {}).values())  # declared classes / sets / machines absent
+    if missing or (not cov.get("complete", True) and not res["suite"].get("subset")):
         out += " [partial]"
+    elif res["suite"].get("subset"):
+        out += " [subset]"
     if (res.get("protocol") or {}).get("transductive"):
         out += " [transductive]"
     return out
