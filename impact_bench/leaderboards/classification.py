@@ -61,13 +61,18 @@ def _table(rows: list[str], columns: list[Column], attr: str, row_header: str, l
     return tabulate(body, headers=headers, tablefmt="latex_raw" if latex else "github", disable_numparse=True)
 
 
-def _protocol_line(res: Results) -> str:
-    probe, split = res["protocol"]["probe"], res["protocol"]["split"]
-    head = ("the LISTEN release's head (Linear-ReLU-LayerNorm-Linear-ReLU-Linear, AdamW 5e-4, 200 epochs)"
-            if probe.get("head") == "listen" else "Linear(D,256)-ReLU-Linear(256,C) probe (IMPACT paper §5.1)")
-    how = ("the release's own train/test sets (seeds vary head init and batch order)" if split == "official"
-           else f"stratified {probe['train_fraction']:.0%} train / rest test, re-split per seed")
-    return f"Protocol: frozen embeddings → {head}; {how}; {probe['seeds']} seeds (per run, see Runs)."
+def _protocol_line(runs: list[Results]) -> str:
+    """One sentence for the group: the heads and split schemes its runs used."""
+    heads = {"listen" if r["protocol"]["probe"].get("head") == "listen" else "paper" for r in runs}
+    head_text = {"paper": "Linear(D,256)-ReLU-Linear(256,C) probe (IMPACT paper §5.1)",
+                 "listen": "the LISTEN release's head (Linear-ReLU-LayerNorm-Linear-ReLU-Linear, AdamW 5e-4, 200 "
+                           "epochs; runs labelled +listen-head)"}
+    splits = {r["protocol"]["split"] for r in runs}
+    split_text = {"official": "the release's own train/test sets (seeds vary head init and batch order)",
+                  "paper": "stratified 20 % train / 80 % test, re-split per seed"}
+    seeds = sorted({r["protocol"]["probe"]["seeds"] for r in runs})
+    return (f"Protocol: frozen embeddings → {' or '.join(head_text[h] for h in sorted(heads, reverse=True))}; "
+            f"{' or '.join(split_text[x] for x in sorted(splits))}; {'/'.join(map(str, seeds))} seeds (per run: Runs).")
 
 
 def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05) -> list[str]:
@@ -161,7 +166,7 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
         also_cols = [Column(m, cells, {}, None) for m, cells in also.items()]
         columns = pub + ours
         kind = "SYNTHETIC data — not comparable with published numbers" if synthetic else "real data"
-        lines += [f"## Suite `{comparable}` v{version} ({kind})", "", _protocol_line(members[0]), ""]
+        lines += [f"## Suite `{comparable}` v{version} ({kind})", "", _protocol_line(members), ""]
         if any(r["suite"]["subset"] for r in members):
             lines += ["Columns marked [subset] used `--max-clips-per-class`; they are not full-suite scores.", ""]
         problems = [p["name"] for p in members[0]["problems"]]
