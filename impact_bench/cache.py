@@ -40,16 +40,34 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Temp file + rename; the file gets the permissions an ordinary write would (0666 less the umask),
+    not mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _digest(keys: "np.ndarray", rows: "np.ndarray") -> str:
+    """Checksum of a shard's contents, stored in the shard and verified on every read."""
+    import numpy as np
+    h = hashlib.sha256()
+    h.update("\n".join(map(str, keys)).encode())
+    h.update(np.ascontiguousarray(rows, dtype=np.float32).tobytes())
+    return h.hexdigest()
 
 
 class EmbeddingCache:
@@ -58,6 +76,7 @@ class EmbeddingCache:
         self.key = canonical_hash(key_fields)
         self.dir = (Path(root) / self.key) if root is not None else None
         self._index: dict[str, np.ndarray] | None = None
+        self.notices: list[str] = []
         if self.dir is not None:
             meta = self.dir / "meta.json"
             if not meta.exists():
@@ -72,11 +91,25 @@ class EmbeddingCache:
                 for shard in sorted(self.dir.glob("shard-*.npz")):
                     try:
                         with np.load(shard, allow_pickle=False) as z:
-                            for k, e in zip(z["keys"], z["embeddings"]):
-                                self._index[str(k)] = e
-                    except (OSError, ValueError, KeyError):
-                        continue  # a damaged shard is only a cache miss; it is rewritten below
+                            keys, rows = z["keys"], z["embeddings"]
+                            if "sha256" in z.files and str(z["sha256"]) != _digest(keys, rows):
+                                raise ValueError("checksum mismatch")
+                    except Exception as exc:  # BadZipFile, EOFError, truncated arrays, a wrong checksum …
+                        self._set_aside(shard, exc)  # only a cache miss: its clips are recomputed
+                        continue
+                    for k, e in zip(keys, rows):
+                        self._index[str(k)] = e
         return self._index
+
+    def _set_aside(self, shard: Path, exc: BaseException) -> None:
+        """Report a damaged shard once, by name, and move it out of the way (``*.damaged``)."""
+        target = shard.with_name(shard.name + ".damaged")
+        try:
+            shard.replace(target)
+        except OSError:
+            target = shard
+        self.notices.append(f"damaged cache shard {shard} ({type(exc).__name__}: {exc}); moved to {target.name}, "
+                            f"its clips are recomputed")
 
     def reload(self) -> None:
         """Forget the in-memory index, so shards other processes wrote since are read."""
@@ -96,5 +129,6 @@ class EmbeddingCache:
         import numpy as np
 
         buf = io.BytesIO()
-        np.savez(buf, keys=np.array(keys), embeddings=np.asarray(embeddings, dtype=np.float32))
+        keys_arr, rows = np.array(keys), np.asarray(embeddings, dtype=np.float32)
+        np.savez(buf, keys=keys_arr, embeddings=rows, sha256=np.array(_digest(keys_arr, rows)))
         atomic_write_bytes(self.dir / f"shard-{uuid.uuid4().hex}.npz", buf.getvalue())

@@ -174,6 +174,7 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
         distributed.barrier(ranks)
         if ranks.is_main:
             _collect_shards(result, cache, [hashes[i] for i in all_todo])
+    result.notices.extend(cache.notices)
     if result.silent:
         result.notices.append(f"{result.silent} silent clips (normalised to zeros, not NaN)")
     result.seconds = time.perf_counter() - t0

@@ -137,12 +137,30 @@ REQUIRED_ANOMALY = tuple(AnomalyResults.__annotations__)
 
 
 def git_commit() -> str | None:
+    """The commit of a source checkout of impact-bench itself; None for an installed copy (even one that
+    sits inside some other git repository, e.g. a virtual environment in a project folder)."""
     here = Path(__file__).resolve().parent
+    root = here.parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if "name = \"impact-bench\"" not in (root / "pyproject.toml").read_text(encoding="utf-8"):
+            return None
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    lines = out.stdout.split()
+    if out.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != root:
+        return None
+    return lines[1]
+
+
+def _installed_version(fallback: str) -> str:
+    """The installed distribution's version (what `pip show impact-bench` says)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("impact-bench")
+    except PackageNotFoundError:
+        return fallback
 
 
 def provenance(device: str) -> Provenance:
@@ -152,7 +170,7 @@ def provenance(device: str) -> Provenance:
 
     from impact_bench import __version__
     return Provenance(
-        impact_bench_version=__version__, git_commit=git_commit(), python=sys.version.split()[0],
+        impact_bench_version=_installed_version(__version__), git_commit=git_commit(), python=sys.version.split()[0],
         torch=torch.__version__, numpy=numpy.__version__, scikit_learn=sklearn.__version__,
         platform=platform.platform(), device=device,
         created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),

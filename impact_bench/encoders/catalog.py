@@ -8,12 +8,13 @@ group ``impact_bench.encoders``; they are imported only when used. ``IMPACT_BENC
 from __future__ import annotations
 
 import importlib.util
+from contextlib import contextmanager
 import inspect
 import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from impact_bench.encoders.hear import PREFIX as HEAR_PREFIX
 from impact_bench.encoders.hear import hear_factory
@@ -119,7 +120,8 @@ def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cp
     if unknown:
         raise EncoderError(f"encoder {spec!r} has no option(s) {unknown}; it accepts {sorted(params)}")
     try:
-        encoder = factory(**kwargs)
+        with preserved_global_rng():  # module construction draws initial weights; callers' RNGs stay untouched
+            encoder = factory(**kwargs)
     except EncoderError as exc:
         if searched and checkpoint is None:  # say where we looked, not only where the file comes from
             raise EncoderError(f"{exc}. Looked for {' or '.join(MANIFESTS[spec].files[:2])}"
@@ -131,6 +133,22 @@ def build_encoder(spec: str, *, checkpoint: str | None = None, device: str = "cp
         raise EncoderError(f"{spec!r} does not satisfy the Encoder protocol ({', '.join(PROTOCOL_ATTRIBUTES)}); "
                            f"missing: {missing_attributes(encoder)}")
     return encoder
+
+
+@contextmanager
+def preserved_global_rng() -> Iterator[None]:
+    """Python's, NumPy's and torch's global RNG states are restored on exit (torch's CPU generator only)."""
+    import random
+
+    import numpy as np
+    import torch
+    py, npy, tch = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(py)
+        np.random.set_state(npy)
+        torch.set_rng_state(tch)
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:

@@ -89,7 +89,8 @@ def run_classification(req: RunRequest, spec: SuiteSpec, ranks: Any, log: common
     problems, t_probe = [], 0.0
     for problem in spec.problems:
         result = common.unit(partial, f"problem-{problem.name}",
-                             lambda problem=problem: probe_unit(problem, ext.embeddings, p.clips, cfg, split, req.device))
+                             lambda problem=problem: probe_unit(problem, ext.embeddings, p.clips, cfg, split, req.device),
+                             log)
         t_probe += result.pop("seconds", 0.0)
         problems.append(result)
         log(f"{problem.name:>10}: macro-F1 {result['macro_f1']['mean']:.4f} ± {result['macro_f1']['std']:.4f}")

@@ -161,11 +161,18 @@ def open_partial(p: Prepared, run_key: str) -> Path:
     return partial
 
 
-def unit(partial: Path, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """One unit of work, computed once: read back from the partial folder when a previous run finished it."""
+def unit(partial: Path, name: str, compute: Callable[[], dict[str, Any]], log: Log = print) -> dict[str, Any]:
+    """One unit of work, computed once: read back from the partial folder when a previous run finished it
+    (a damaged unit file is recomputed, with a notice)."""
     path = partial / f"{name}.json"
     if path.exists():
-        return json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return data
+            raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            log(f"note: finished unit {path} is damaged ({type(exc).__name__}: {exc}); recomputing it")
     result = compute()
     write_json(path, result)
     return result
@@ -177,6 +184,9 @@ def embed(p: Prepared) -> Extraction:
     ext = extract(p.encoder, p.clips, p.spec.audio, cache_root, req.batch_size, req.progress and p.ranks.is_main,
                   p.hashes, p.ranks)
     if p.ranks.is_main:
+        for note in ext.notices:
+            if note.startswith("damaged cache shard"):
+                p.log(f"note: {note}")
         p.log(f"embeddings: {ext.computed} computed, {ext.cached} from cache ({ext.seconds:.1f} s)")
     return ext
 

@@ -1,0 +1,106 @@
+"""Faults a careful user meets: damaged cache shards and partial units, file permissions, global RNG use
+by encoder construction and the KNN speed probe, provenance of an installed copy."""
+from __future__ import annotations
+
+import os
+import random
+import stat
+
+import numpy as np
+import pytest
+import torch
+
+from impact_bench.cache import EmbeddingCache, atomic_write_bytes
+from impact_bench.encoders.catalog import build_encoder
+from impact_bench.pipeline import RunRequest, run
+from impact_bench.results import load_results
+
+
+def _rng_state():
+    return random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state().clone()
+
+
+def _same(a, b) -> bool:
+    return a[0] == b[0] and np.array_equal(a[1], b[1]) and torch.equal(a[2], b[2])
+
+
+def test_damaged_shard_is_reported_moved_aside_and_recomputed(tiny_tree, tmp_path):
+    cache = tmp_path / "cache"
+    req = dict(encoder="logmel-stats", suite="dinos-synth", data_root=tiny_tree, seeds=2, progress=False,
+               cache_dir=cache)
+    first = load_results(run(RunRequest(out=tmp_path / "a", **req), log=lambda m: None))
+    shard = next(cache.rglob("shard-*.npz"))
+    shard.write_bytes(shard.read_bytes()[: len(shard.read_bytes()) // 2])  # truncated inside the zip
+    logs: list[str] = []
+    second = load_results(run(RunRequest(out=tmp_path / "b", **req), log=logs.append))
+    assert any("damaged cache shard" in m and shard.name in m for m in logs)
+    assert (shard.parent / (shard.name + ".damaged")).exists() and not shard.exists()
+    assert second["extraction"]["computed"] > 0
+    assert second["problems"] == first["problems"]  # recomputed rows equal the lost ones
+
+
+def test_shard_checksum_catches_silent_corruption(tmp_path):
+    cache = EmbeddingCache(tmp_path, {"k": 1})
+    cache.store(["a", "b"], np.ones((2, 3), np.float32))
+    shard = next(tmp_path.rglob("shard-*.npz"))
+    with np.load(shard) as z:
+        data = dict(z)
+    data["embeddings"][0, 0] = 7.0  # a flipped value, still a valid npz
+    np.savez(shard, **data)
+    fresh = EmbeddingCache(tmp_path, {"k": 1})
+    assert fresh.lookup(["a", "b"]) == {} and "checksum mismatch" in fresh.notices[0]
+
+
+def test_damaged_partial_unit_is_recomputed_with_a_notice(tiny_tree, tmp_path, monkeypatch):
+    from impact_bench.pipeline import classification
+    real = classification.probe_unit
+
+    def stop_after_first(problem, *a, **k):
+        if problem.name == "VF2":
+            raise KeyboardInterrupt
+        return real(problem, *a, **k)
+
+    monkeypatch.setattr(classification, "probe_unit", stop_after_first)
+    req = RunRequest(encoder="logmel-stats", suite="dinos-synth", data_root=tiny_tree, out=tmp_path, seeds=2,
+                     progress=False, use_cache=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(req, log=lambda m: None)
+    unit = next(tmp_path.glob(".*.partial/problem-RenishawL.json"))
+    unit.write_text('{"name": "Renish')  # killed mid-write by something other than us
+    monkeypatch.setattr(classification, "probe_unit", real)
+    logs: list[str] = []
+    assert run(req, log=logs.append).is_file()
+    assert any("is damaged" in m and "problem-RenishawL.json" in m for m in logs)
+
+
+def test_files_get_ordinary_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "x.json", b"{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "x.json").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("name,opts", [("impact", {"random_init_seed": 0}), ("listen", {"random_init_seed": 0}),
+                                       ("logmel-stats", {})])
+def test_building_an_encoder_leaves_the_global_rngs_alone(name, opts):
+    before = _rng_state()
+    build_encoder(name, options=opts)
+    assert _same(before, _rng_state())
+
+
+def test_knn_speed_probe_leaves_the_global_rng_alone():
+    from impact_bench.anomaly import knn
+    knn._BF16_FAST = None
+    before = _rng_state()
+    knn.bf16_is_fast()
+    assert _same(before, _rng_state())
+
+
+def test_provenance_commit_only_for_a_source_checkout(monkeypatch, tmp_path):
+    from impact_bench import results
+    fake = tmp_path / "site" / "impact_bench"
+    fake.mkdir(parents=True)
+    monkeypatch.setattr(results, "__file__", str(fake / "results.py"))
+    assert results.git_commit() is None  # no impact-bench pyproject beside it
