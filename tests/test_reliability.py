@@ -104,3 +104,21 @@ def test_provenance_commit_only_for_a_source_checkout(monkeypatch, tmp_path):
     fake.mkdir(parents=True)
     monkeypatch.setattr(results, "__file__", str(fake / "results.py"))
     assert results.git_commit() is None  # no impact-bench pyproject beside it
+
+
+@pytest.mark.parametrize("text,message", [
+    ("machine,folder\n", "expected header 'machine,folder,task'"),
+    ("machine,folder,task\n", "has a header but no rows"),
+    ("machine,folder,task\nYornew,no-such-folder,T12\n", "rows name class folders that do not exist"),
+])
+def test_class_map_problems_are_errors(tiny_tree, tmp_path, text, message):
+    from impact_bench.errors import DataError
+    from impact_bench.suites import dinos
+    from impact_bench.suites.catalog import get_suite
+    path = tmp_path / "map.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        dinos.scan(tiny_tree, get_suite("dinos-synth"), path)
+    path.write_text("machine,folder,task\n", encoding="utf-16")
+    with pytest.raises(DataError, match="not UTF-8|expected header"):
+        dinos.scan(tiny_tree, get_suite("dinos-synth"), path)

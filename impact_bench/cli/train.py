@@ -45,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="files: equal recordings per category, as the paper (default); none: use everything")
     p.add_argument("--out", type=Path, default=Path("impact-train"), help="checkpoint folder (default ./impact-train)")
     p.add_argument("--resume", type=Path, metavar="CKPT", help="continue exactly from a checkpoint of ours")
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="allow a --resume file that needs full pickle loading (runs code from the file; only for "
+                        "files from a source you trust). Default: torch.load(weights_only=True)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each rank uses cuda:LOCAL_RANK)")
     p.add_argument("--precision", choices=["bf16", "fp16", "fp32"], help="default: bf16 on CUDA, fp32 on CPU")
     p.add_argument("--seed", type=int, default=42, help="seed for init, data order and masks (default 42)")
@@ -59,7 +62,7 @@ def _config(args: argparse.Namespace) -> ImpactConfig:
     from impact_bench.impact.config import from_dict, preset
 
     if args.resume is not None:
-        obj = read_checkpoint(args.resume)
+        obj = read_checkpoint(args.resume, args.trust_checkpoint)
         if not is_ours(obj):
             raise ImpactBenchError(f"{args.resume}: --resume needs a checkpoint written by `impact-bench train`")
         given = [flag for flag, v in (("--preset", args.preset), ("--batch-size", args.batch_size),
@@ -111,7 +114,8 @@ def main(args: argparse.Namespace) -> int:
     if index.dropped_for_balance:
         say(f"balanced per category: left out {index.dropped_for_balance} recordings (--balance none keeps them)")
     last = train(TrainRequest(config=cfg, index=index, out=args.out, dataset_name=name, max_steps=args.max_steps,
-                              resume=args.resume, device=args.device, precision=args.precision, seed=args.seed,
+                              resume=args.resume, trust_checkpoint=args.trust_checkpoint, device=args.device,
+                              precision=args.precision, seed=args.seed,
                               workers=args.workers, progress=not args.quiet, data_info=info))
     say(f"checkpoint: {last}\nscore it: impact-bench run --encoder impact --checkpoint {last} --suite dinos-synth")
     return 0

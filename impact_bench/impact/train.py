@@ -46,6 +46,7 @@ class TrainRequest:
     dataset_name: str = "custom"
     max_steps: int | None = None
     resume: Path | None = None
+    trust_checkpoint: bool = False  # full pickle for --resume (only for files from a source you trust)
     device: str = "cpu"
     precision: str | None = None  # bf16 | fp16 | fp32; default bf16 on CUDA, fp32 on CPU
     seed: int = 42                # IMPACT_pretraining seed 42
@@ -110,7 +111,7 @@ def train(req: TrainRequest) -> Path:
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
     epoch, done, step = 0, 0, 0
     if req.resume is not None:
-        epoch, done, step = _restore(req.resume, cfg, student, teacher, optim, scaler)
+        epoch, done, step = _restore(req.resume, cfg, student, teacher, optim, scaler, req.trust_checkpoint)
     frontend = SpecFrontend(cfg.frontend).to(device)
     model: torch.nn.Module = _Step(student)
     if world > 1:
@@ -228,8 +229,8 @@ def _payload(req: TrainRequest, cfg: ImpactConfig, student: ImpactStudent, teach
 
 
 def _restore(path: Path, cfg: ImpactConfig, student: ImpactStudent, teacher: torch.nn.Module,
-             optim: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> tuple[int, int, int]:
-    obj = ckpt.read_checkpoint(path)
+             optim: torch.optim.Optimizer, scaler: torch.amp.GradScaler, trust: bool = False) -> tuple[int, int, int]:
+    obj = ckpt.read_checkpoint(path, trust)
     if not ckpt.is_ours(obj):
         raise TrainingError(f"{path}: --resume needs a checkpoint written by `impact-bench train` "
                             f"(an authors' file holds no optimizer/teacher state to resume from)")

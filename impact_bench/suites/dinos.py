@@ -102,14 +102,21 @@ def match_folder(folder: str, tasks: list[TaskSpec]) -> tuple[str | None, str]:
 def read_class_map(path: Path, spec: SuiteSpec) -> dict[tuple[str, str], str]:
     """``--class-map`` CSV with header ``machine,folder,task``."""
     try:
-        rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: class map is not UTF-8 text ({exc}); save it as UTF-8 CSV") from exc
     except OSError as exc:
         raise DataError(f"{path}: cannot read class map ({exc})") from exc
+    if not {"machine", "folder", "task"} <= set(header):
+        raise DataError(f"{path}: expected header 'machine,folder,task', got {header}")
+    if not rows:
+        raise DataError(f"{path}: the class map has a header but no rows")
     ids = {t.id for t in spec.tasks}
     mapping: dict[tuple[str, str], str] = {}
     for line, row in enumerate(rows, start=2):
-        if not {"machine", "folder", "task"} <= set(row):
-            raise DataError(f"{path}: expected header 'machine,folder,task', got {list(row)}")
         if row["task"] not in ids:
             raise DataError(f"{path}:{line}: field 'task' is {row['task']!r}; expected one of T1..T{len(ids)}")
         mapping[(row["machine"], row["folder"])] = row["task"]
@@ -125,6 +132,7 @@ def scan(root: Path, spec: SuiteSpec, class_map: Path | None = None,
     notices: list[str] = []
     found: dict[str, list[Clip]] = defaultdict(list)
     unmatched: dict[str, list[str]] = defaultdict(list)
+    seen_folders: set[tuple[str, str]] = set()
     for split in SPLITS:
         split_dir = base / f"DINOS_Downstreams_{split}"
         if not split_dir.is_dir():
@@ -140,6 +148,7 @@ def scan(root: Path, spec: SuiteSpec, class_map: Path | None = None,
                 continue
             tasks = [t for t in spec.tasks if t.machine == machine]
             for folder in sorted(p for p in machine_dir.iterdir() if p.is_dir()):
+                seen_folders.add((machine, folder.name))
                 tid = overrides.get((machine, folder.name))
                 if tid is None:
                     tid, why = match_folder(folder.name, tasks)
@@ -151,6 +160,9 @@ def scan(root: Path, spec: SuiteSpec, class_map: Path | None = None,
                     raise DataError(f"{folder}: class folder for {tid} holds no .wav/.flac files")
                 problem = spec.problem_of(tid).name
                 found[tid] += [Clip(f, f.relative_to(base).as_posix(), tid, problem, split) for f in files]
+    unused = sorted(f"{m}/{f}" for (m, f) in overrides if (m, f) not in seen_folders)
+    if unused:
+        raise DataError(f"{class_map}: rows name class folders that do not exist under {base}: {', '.join(unused[:10])}")
     for machine in sorted(unmatched):
         missing = [t.id for t in spec.tasks if t.machine == machine and t.id not in found]
         raise DataError(
