@@ -1,4 +1,5 @@
-"""Paired comparison of probe-suite runs (DINOS, LISTEN on-site, any classification suite).
+"""Paired comparison of probe-suite runs (DINOS, LISTEN on-site, any classification suite) and of
+unsupervised anomaly runs (:func:`check_anomaly`; the tests in :mod:`impact_bench.anomaly.paired`).
 
 Two runs pair only when they saw the same clips in the same order and the same splits: same suite
 and version, data fingerprint, split scheme, seeds and training fraction, per-problem clip order
@@ -43,12 +44,18 @@ PAIRING_FIELDS = ("kind", "suite.name", "suite.version", "suite.data_fingerprint
                   "protocol.probe.seeds", "protocol.probe.train_fraction")
 
 
+ANOMALY_PAIRING_FIELDS = ("kind", "suite.name", "suite.version", "suite.data_fingerprint.content_sha256",
+                          "suite.layout", "protocol.year", "protocol.scheme", "protocol.domains", "protocol.toy2022")
+
+
 def check_comparable(runs: list[dict[str, Any]], names: list[str]) -> None:
     """Every run pairs with the first; the error names the field and the two values."""
     first = runs[0]
+    if first.get("kind") == "anomaly":
+        return check_anomaly(runs, names)
     if first.get("kind") != "classification":
         raise ComparisonError(f"{names[0]}: field 'kind' is {first.get('kind')!r}; compare handles classification "
-                              f"(probe) suites")
+                              f"(probe) suites and unsupervised anomaly suites")
     for res, name in zip(runs[1:], names[1:]):
         for field in PAIRING_FIELDS:
             a, b = _get(first, field), _get(res, field)
@@ -66,6 +73,47 @@ def check_comparable(runs: list[dict[str, Any]], names: list[str]) -> None:
                 if sa.get("test_idx") is not None and sb.get("test_idx") is not None and sa["test_idx"] != sb["test_idx"]:
                     raise ComparisonError(f"{name}: field 'problems.{pa['name']}.seeds.{sa['seed']}.test_idx' differs: "
                                           f"the splits are not the same")
+
+
+def check_anomaly(runs: list[dict[str, Any]], names: list[str]) -> None:
+    """Unsupervised anomaly runs pair when they scored the same data under the same year's rules, and hold
+    per-clip data (``sets.<set>.clips``) for the same units, the same clip names and the same labels and
+    domains; the back end (and the encoder) may differ."""
+    first = runs[0]
+    if _get(first, "protocol.scheme") == "supervised":
+        raise ComparisonError(f"{names[0]}: field 'protocol.scheme' is 'supervised'; compare handles the unsupervised "
+                              f"anomaly protocol (per-clip scores) and classification suites")
+    scored = sorted(k for k, v in first["sets"].items() if v.get("scored"))
+    for res, name in zip(runs, names):
+        for s in scored:
+            if not res["sets"].get(s, {}).get("clips"):
+                raise ComparisonError(f"{name}: field 'sets.{s}.clips' is missing: the file predates per-clip anomaly "
+                                      f"data (or the set is not scored); rerun it to compare")
+    for res, name in zip(runs[1:], names[1:]):
+        for field in ANOMALY_PAIRING_FIELDS:
+            a, b = _get(first, field), _get(res, field)
+            if a != b:
+                raise ComparisonError(f"{name}: field '{field}' is {b!r} but {a!r} in {names[0]}; the runs are not "
+                                      f"comparable")
+        other = sorted(k for k, v in res["sets"].items() if v.get("scored"))
+        if other != scored:
+            raise ComparisonError(f"{name}: field 'sets' has scored sets {other}, {names[0]} has {scored}")
+        for s in scored:
+            ca, cb = first["sets"][s]["clips"], res["sets"][s]["clips"]
+            ua = sorted((m, u) for m in ca for u in ca[m])
+            ub = sorted((m, u) for m in cb for u in cb[m])
+            if ua != ub:
+                raise ComparisonError(f"{name}: field 'sets.{s}.clips' holds units {[f'{m}/{u}' for m, u in ub]}, "
+                                      f"{names[0]} holds {[f'{m}/{u}' for m, u in ua]}")
+            for m, u in ua:
+                xa, xb = ca[m][u], cb[m][u]
+                if sorted(xa["names"]) != sorted(xb["names"]):
+                    raise ComparisonError(f"{name}: field 'sets.{s}.clips.{m}.{u}.names' differs: the runs scored "
+                                          f"different clips")
+                for key in ("labels", "domains"):
+                    if dict(zip(xa["names"], xa[key])) != dict(zip(xb["names"], xb[key])):
+                        raise ComparisonError(f"{name}: field 'sets.{s}.clips.{m}.{u}.{key}' differs: the runs used "
+                                              f"different ground truth")
 
 
 def _has_clips(problem: dict[str, Any]) -> bool:
@@ -130,9 +178,14 @@ def pairwise(runs: list[dict[str, Any]], n_boot: int = N_BOOT, seed: int = 0,
     return out
 
 
-def compare_two(a: dict[str, Any], b: dict[str, Any], n_boot: int = N_BOOT, seed: int = 0,
+def compare_two(a: dict[str, Any], b: dict[str, Any], n_boot: int | None = None, seed: int = 0,
                 alpha: float = 0.05) -> dict[str, Any]:
-    """The full paired report of A − B: per problem and overall, every test labelled."""
+    """The full paired report of A − B: per problem and overall, every test labelled (anomaly runs:
+    :func:`impact_bench.anomaly.paired.compare_anomaly`, per set, machine type and unit)."""
+    if a.get("kind") == "anomaly":
+        from impact_bench.anomaly.paired import compare_anomaly
+        return compare_anomaly(a, b, n_boot, seed, alpha) if n_boot else compare_anomaly(a, b, seed=seed, alpha=alpha)
+    n_boot = n_boot or N_BOOT
     mats = pairwise([a, b], n_boot, seed, alpha)
     frac = float(a["protocol"]["probe"]["train_fraction"])
     rows = {}

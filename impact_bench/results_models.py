@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
@@ -104,10 +104,27 @@ class ClassificationResults(_Header):
     summary: ClassificationSummary
 
 
+class UnitClips(_Open):
+    """1.2 (optional): one unit of detection's test clips, parallel lists in the submission's row order."""
+    names: list[str]
+    labels: list[Annotated[int, Field(ge=0, le=1)]]                 # 0 normal / 1 anomaly
+    domains: list[Optional[Annotated[int, Field(ge=0, le=1)]]]      # 0 source / 1 target / null
+    scores: list[Annotated[float, Field(allow_inf_nan=False)]]     # the submission CSV's anomaly scores
+
+    @model_validator(mode="after")
+    def _parallel(self) -> "UnitClips":
+        n = len(self.names)
+        if not (len(self.labels) == len(self.domains) == len(self.scores) == n):
+            raise ValueError(f"names, labels, domains, scores must have one entry per clip ({n}), got "
+                             f"{len(self.labels)}, {len(self.domains)}, {len(self.scores)}")
+        return self
+
+
 class AnomalySet(_Open):
     scored: bool = True
     official_score: Optional[Score] = None
     machines: dict[str, Any] = {}
+    clips: Optional[dict[str, dict[str, UnitClips]]] = None  # 1.2 (optional): machine → unit → per-clip data
 
 
 class AnomalyResults(_Header):

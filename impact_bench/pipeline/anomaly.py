@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from impact_bench.anomaly.evaluator import read_ground_truth
+from impact_bench.anomaly.perclip import add_delong_cis, record_clips
 from impact_bench.anomaly.scoring import backend_config, score_set, set_headline, set_metrics, truths_from_names
 from impact_bench.anomaly.submission import write_submission
 from impact_bench.anomaly.supervised import probe_config, score_supervised
@@ -39,8 +40,12 @@ def _unsupervised_set(spec: AnomalySuiteSpec, cfg: Any, clips: list[Any], x: np.
         truths = None
         entry.update(scored=False, reason="labels hidden; pass --ground-truth DIR (the official evaluator's "
                                           "folders) to score this set")
-    if truths is not None:
-        entry.update(scored=True, **set_metrics(spec, truths, folder, units))
+    if truths is not None:  # labels are read only now: the scores and the submission files are fixed
+        res = set_metrics(spec, truths, folder, units)
+        res.pop("submission", None)  # the evaluator's staging path; the entry names the final folder
+        res["clips"] = record_clips(truths, units)
+        add_delong_cis(res, res["clips"], spec.data.layout, spec.data.year)
+        entry.update(scored=True, **res)
     return entry
 
 
