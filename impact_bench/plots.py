@@ -51,3 +51,32 @@ def confusion_figure(path: Path, matrix: list[list[int]], labels: list[str], tit
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def significance_matrix(path: Path, labels: list[str], diff: np.ndarray, p_adj: np.ndarray, title: str,
+                        alpha: float = 0.05) -> None:
+    """Heatmap of the pairwise difference row − column (diverging colours, greyed where not significant) with
+    the adjusted p-value in each cell (``*`` when below ``alpha``)."""
+    d = np.asarray(diff, dtype=float)
+    p = np.asarray(p_adj, dtype=float)
+    k = len(labels)
+    lim = max(float(np.abs(d).max()), 1e-6)
+    shown = np.where(p < alpha, d, 0.0)
+    np.fill_diagonal(shown, np.nan)
+    size = max(4.0, 0.9 * k + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    im = ax.imshow(shown, cmap="RdBu", vmin=-lim, vmax=lim)
+    ax.set_xticks(range(k), labels, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(k), labels, fontsize=7)
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                continue
+            star = "*" if p[i, j] < alpha else ""
+            ax.text(j, i, f"{d[i, j]:+.3f}\np={p[i, j]:.3g}{star}", ha="center", va="center", fontsize=6)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=f"row − column (coloured where Holm p < {alpha})")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

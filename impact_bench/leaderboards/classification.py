@@ -9,7 +9,7 @@ ones printed separately for orientation only. Best mean in each row is bold, wit
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tabulate import tabulate
@@ -17,12 +17,14 @@ from tabulate import tabulate
 from impact_bench.leaderboards.anomaly import sections as anomaly_sections
 from impact_bench.leaderboards.common import is_best, label as run_label, runs_lines, slug
 from impact_bench.errors import RegistryError, ResultsError
-from impact_bench.plots import bar_chart, confusion_figure
+from impact_bench.leaderboards.intervals import holm_matrix, run_intervals
+from impact_bench.plots import bar_chart, confusion_figure, significance_matrix
 from impact_bench.reference import published, published_also, read_rows, sources
 from impact_bench.results import Results, load_results
 from impact_bench.suites.catalog import get_suite
 
 Cells = dict[str, tuple[float, float]]
+Intervals = dict[str, tuple[float, float]]  # row → (low, high) 95 % interval of the mean
 
 
 @dataclass
@@ -31,18 +33,23 @@ class Column:
     per_problem: Cells
     per_task: Cells
     source: Results | None  # None for published columns
+    per_problem_ci: Intervals = field(default_factory=dict)  # --ci: problem (and "overall") → bootstrap interval
 
 
-def _column(res: Results, label: str) -> Column:
+def _column(res: Results, label: str, ci: bool = False) -> Column:
     per_problem = {p["name"]: (p["macro_f1"]["mean"], p["macro_f1"]["std"]) for p in res["problems"]}
     per_task = {t: (v["mean"], v["std"]) for p in res["problems"] for t, v in p["per_task_f1"].items()}
-    return Column(label, per_problem, per_task, res)
+    return Column(label, per_problem, per_task, res, run_intervals(res) if ci else {})
 
 
-def _fmt(cell: tuple[float, float] | None, bold: bool, latex: bool) -> str:
+def _fmt(cell: tuple[float, float] | None, bold: bool, latex: bool,
+         interval: tuple[float, float] | None = None) -> str:
     if cell is None:
         return "–"
-    text = f"{cell[0]:.4f}" if cell[1] != cell[1] else f"{cell[0]:.4f} ± {cell[1]:.4f}"  # NaN std: not published
+    if interval is not None:  # --ci: mean [95 % cluster-bootstrap interval] instead of ± std
+        text = f"{cell[0]:.4f} [{interval[0]:.4f}, {interval[1]:.4f}]"
+    else:
+        text = f"{cell[0]:.4f}" if cell[1] != cell[1] else f"{cell[0]:.4f} ± {cell[1]:.4f}"  # NaN std: not published
     if bold:
         return f"\\textbf{{{text}}}" if latex else f"**{text}**"
     return text.replace("±", "$\\pm$") if latex else text
@@ -55,7 +62,8 @@ def _table(rows: list[str], columns: list[Column], attr: str, row_header: str, l
         cells = [getattr(c, attr).get(row) for c in columns]
         means = [None if c is None else c[0] for c in cells]
         line = [row] + ([extra.get(row, "")] if extra else [])
-        line += [_fmt(c, is_best(m, means), latex) for c, m in zip(cells, means)]
+        intervals = [getattr(c, f"{attr}_ci", {}).get(row) for c in columns]
+        line += [_fmt(c, is_best(m, means), latex, iv) for c, m, iv in zip(cells, means, intervals)]
         body.append(line)
     headers = [row_header] + (["machine"] if extra else []) + [c.label for c in columns]
     return tabulate(body, headers=headers, tablefmt="latex_raw" if latex else "github", disable_numparse=True)
@@ -75,32 +83,43 @@ def _protocol_line(runs: list[Results]) -> str:
             f"{' or '.join(split_text[x] for x in sorted(splits))}; {'/'.join(map(str, seeds))} seeds (per run: Runs).")
 
 
-def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05) -> list[str]:
-    """Overall score (the suite's headline) with a rank column: tie groups from the paired cluster bootstrap,
-    Holm-adjusted over the comparisons with each group's best (``impact_bench.compare``)."""
+def _overall_pairs(ours: list[Column], alpha: float = 0.05):
+    """(overall ``Matrix`` with p-values, or None; why not) for the runs of one table (``impact_bench.compare``)."""
     from impact_bench.compare import ComparisonError, check_comparable, pairwise
+
+    runs = [c.source for c in ours]
+    if len(runs) < 2:
+        return None, ""
+    try:
+        check_comparable(runs, [c.label for c in ours])
+    except ComparisonError as exc:
+        return None, f"no rank: the runs do not pair ({exc})"
+    mats = pairwise(runs, alpha=alpha)["overall"]
+    if mats.p is None:
+        return None, "no rank: a run lacks per-clip predictions (results schema < 1.2)"
+    return mats, ""
+
+
+def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05, pairs=None) -> list[str]:
+    """Overall score (the suite's headline) with a rank column: tie groups from the paired cluster bootstrap,
+    Holm-adjusted over the comparisons with each group's best (``impact_bench.compare``). ``pairs``: the
+    result of :func:`_overall_pairs` when the caller already has it."""
     from impact_bench.results import headline
     from impact_bench.stats.multiple import tie_groups
 
     runs = [c.source for c in ours]
     means = [headline(r) for r in runs]
     ranks: list[str] = ["–"] * len(runs)
-    note = ""
-    if len(runs) > 1:
-        try:
-            check_comparable(runs, [c.label for c in ours])
-            mats = pairwise(runs, alpha=alpha)["overall"]
-            if mats.p is None:
-                note = "no rank: a run lacks per-clip predictions (results schema < 1.2)"
-            else:
-                ranks = [str(k) for k in tie_groups(mats.means, mats.p, alpha, "holm")]
-        except ComparisonError as exc:
-            note = f"no rank: the runs do not pair ({exc})"
-    elif runs:
+    mats, note = pairs if pairs is not None else _overall_pairs(ours, alpha)
+    if mats is not None:
+        ranks = [str(k) for k in tie_groups(mats.means, mats.p, alpha, "holm")]
+    elif len(runs) == 1:
         ranks = ["1"]
     order = sorted(range(len(runs)), key=lambda i: -(means[i] or 0.0))
-    body = [[ranks[i], ours[i].label, _fmt((means[i], float("nan")), i == order[0], latex)] for i in order]
-    head = ["rank", "run", "overall (mean macro-F1)"]
+    with_ci = any(c.per_problem_ci for c in ours)
+    body = [[ranks[i], ours[i].label, _fmt((means[i], float("nan")), i == order[0], latex,
+                                           ours[i].per_problem_ci.get("overall"))] for i in order]
+    head = ["rank", "run", "overall (mean macro-F1 [95 % CI])" if with_ci else "overall (mean macro-F1)"]
     lines = ["### Overall, with tie groups", "",
              f"Rank 1 = the best mean and every run not significantly different from it (paired cluster bootstrap over "
              f"clips, 10,000 resamples, two-sided, Holm-adjusted over the comparisons with the best, α = {alpha}); the "
@@ -134,7 +153,19 @@ def _published_notes(spec, labels: list[str]) -> list[str]:
     return lines
 
 
-def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True) -> Path:
+def _significance_lines(ours: list[Column], mats, fig_dir: Path, out: Path, tag: str, title: str,
+                        alpha: float = 0.05) -> list[str]:
+    """Heatmap of the overall pairwise differences with Holm-adjusted (over all pairs) bootstrap p-values."""
+    png = fig_dir / f"significance_{tag}.png"
+    significance_matrix(png, [c.label for c in ours], mats.diff, holm_matrix(mats.p), title, alpha)
+    return [f"Pairwise significance of the overall score (paired cluster bootstrap, Holm-adjusted over all "
+            f"{len(ours) * (len(ours) - 1) // 2} pairs, α = {alpha}): "
+            f"[significance matrix]({png.relative_to(out.parent).as_posix()})", ""]
+
+
+def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True, ci: bool = False) -> Path:
+    """Write the leaderboard page to ``out``. ``ci``: classification per-machine and overall cells show the mean
+    with its 95 % cluster-bootstrap interval (:mod:`impact_bench.leaderboards.intervals`) instead of ± std."""
     everything = [(p, load_results(p)) for p in result_paths]
     if not everything:
         raise ResultsError("no results files given")
@@ -152,13 +183,18 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
              "Cells: F1 mean ± std over seeds (published cells without a std were printed without one). Per-machine "
              "score = macro F1 = mean of its per-task (per-class) F1. Best mean per row in **bold**, within a table.",
              ""]
+        if ci:
+            lines += ["With `--ci`: our per-machine and overall cells are mean [95 % interval]: percentile interval of "
+                      "the seed-averaged macro-F1 under the class-stratified cluster bootstrap over clips (10,000 "
+                      "resamples; every seed's prediction of a drawn clip kept together); per-task cells stay "
+                      "mean ± std. Files without per-clip data (schema < 1.2) keep mean ± std.", ""]
     for (comparable, version, synthetic), members in sorted(groups.items()):
         try:
             spec = get_suite(members[0]["suite"]["name"])
         except RegistryError:
             spec = None
         taken: set[str] = set()
-        ours = [_column(r, run_label(r, taken)) for r in members]
+        ours = [_column(r, run_label(r, taken), ci) for r in members]
         pub_problem, pub_task = published(spec) if spec is not None and not synthetic else ({}, {})
         pub = [Column(m if "(" in m else f"{m} (published)", pub_problem.get(m, {}), pub_task.get(m, {}), None)
                for m in dict.fromkeys([*pub_problem, *pub_task])]
@@ -171,7 +207,8 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
             lines += ["Columns marked [subset] used `--max-clips-per-class`; they are not full-suite scores.", ""]
         problems = [p["name"] for p in members[0]["problems"]]
         task_machine = {t: p["machine"] for p in members[0]["problems"] for t in p["tasks"]}
-        lines += _rank_section(ours, latex)
+        pairs = _overall_pairs(ours)
+        lines += _rank_section(ours, latex, pairs=pairs)
         lines += ["### Per machine (Table 3 layout)", "",
                   _table(problems, columns + also_cols, "per_problem", "machine", latex), ""]
         tasks = list(task_machine)  # the suite's order (T1…T30; the LISTEN release's class order)
@@ -188,6 +225,9 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
                     confusion_figure(png, prob["confusion_matrix"], prob["tasks"], f"{col.label} — {prob['name']}")
                     links.append(f"[{col.label} / {prob['name']}]({png.relative_to(out.parent).as_posix()})")
             lines += [", ".join(links), ""]
+            if pairs[0] is not None:
+                lines += _significance_lines(ours, pairs[0], fig_dir, out, tag, f"{comparable} v{version}"
+                                             f"{' (SYNTHETIC)' if synthetic else ''}: overall macro-F1, row − column")
         if spec is not None and not synthetic:
             lines += _published_notes(spec, [c.label for c in pub + also_cols])
         lines += runs_lines([(c.label, c.source) for c in ours], _run_protocol)
