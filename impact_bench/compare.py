@@ -48,6 +48,15 @@ ANOMALY_PAIRING_FIELDS = ("kind", "suite.name", "suite.version", "suite.data_fin
                           "suite.layout", "protocol.year", "protocol.scheme", "protocol.domains", "protocol.toy2022")
 
 
+def _same_fields(first: dict[str, Any], res: dict[str, Any], first_name: str, name: str,
+                 fields: tuple[str, ...]) -> None:
+    for field in fields:
+        a, b = _get(first, field), _get(res, field)
+        if a != b:
+            raise ComparisonError(f"{name}: field '{field}' is {b!r} but {a!r} in {first_name}; the runs are not "
+                                  f"comparable")
+
+
 def check_comparable(runs: list[dict[str, Any]], names: list[str]) -> None:
     """Every run pairs with the first; the error names the field and the two values."""
     first = runs[0]
@@ -57,11 +66,7 @@ def check_comparable(runs: list[dict[str, Any]], names: list[str]) -> None:
         raise ComparisonError(f"{names[0]}: field 'kind' is {first.get('kind')!r}; compare handles classification "
                               f"(probe) suites and unsupervised anomaly suites")
     for res, name in zip(runs[1:], names[1:]):
-        for field in PAIRING_FIELDS:
-            a, b = _get(first, field), _get(res, field)
-            if a != b:
-                raise ComparisonError(f"{name}: field '{field}' is {b!r} but {a!r} in {names[0]}; the runs are not "
-                                      f"comparable")
+        _same_fields(first, res, names[0], name, PAIRING_FIELDS)
         probs_a, probs_b = [p["name"] for p in first["problems"]], [p["name"] for p in res["problems"]]
         if probs_a != probs_b:
             raise ComparisonError(f"{name}: field 'problems' holds {probs_b}, {names[0]} holds {probs_a}")
@@ -90,11 +95,7 @@ def check_anomaly(runs: list[dict[str, Any]], names: list[str]) -> None:
                 raise ComparisonError(f"{name}: field 'sets.{s}.clips' is missing: the file predates per-clip anomaly "
                                       f"data (or the set is not scored); rerun it to compare")
     for res, name in zip(runs[1:], names[1:]):
-        for field in ANOMALY_PAIRING_FIELDS:
-            a, b = _get(first, field), _get(res, field)
-            if a != b:
-                raise ComparisonError(f"{name}: field '{field}' is {b!r} but {a!r} in {names[0]}; the runs are not "
-                                      f"comparable")
+        _same_fields(first, res, names[0], name, ANOMALY_PAIRING_FIELDS)
         other = sorted(k for k, v in res["sets"].items() if v.get("scored"))
         if other != scored:
             raise ComparisonError(f"{name}: field 'sets' has scored sets {other}, {names[0]} has {scored}")
