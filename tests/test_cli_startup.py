@@ -9,16 +9,22 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 HEAVY = ("torch", "sklearn", "pandas", "matplotlib", "scipy")
 
+# `python -c` / `-m` put the working directory first on sys.path; from the repository root the source tree
+# (without the installed package's mapped subpackages) would shadow the install, so run elsewhere
+OUTSIDE = tempfile.gettempdir()
+
+
 def imported_modules(code: str) -> set[str]:
     """Every module a fresh interpreter imports while running ``code`` (from ``-X importtime``)."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, cwd=OUTSIDE)
     assert proc.returncode == 0, proc.stderr[-3000:]
     names = set()
     for line in proc.stderr.splitlines():
@@ -38,7 +44,7 @@ def median_seconds(argv: list[str], runs: int = 3) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, timeout=300)
+        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=OUTSIDE)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -113,7 +119,7 @@ def test_import_impact_bench_alone_does_not_import_torch():
     assert found == []
     proc = subprocess.run([sys.executable, "-c", "import sys, impact_bench; print(sorted(m for m in sys.modules "
                                                  "if m.split('.')[0] in ('torch', 'numpy', 'sklearn', 'pandas')))"],
-                          capture_output=True, text=True, check=True, timeout=300)
+                          capture_output=True, text=True, check=True, timeout=300, cwd=OUTSIDE)
     assert proc.stdout.strip() == "[]"
 
 
@@ -146,6 +152,6 @@ def test_public_api_works_from_a_fresh_interpreter():
             "assert isinstance(enc, ib.Encoder)\n"
             "assert ib.get_suite('dinos-synth').name == 'dinos-synth'\n"
             "print('ok')\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=OUTSIDE)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "ok"
