@@ -122,3 +122,22 @@ def test_class_map_problems_are_errors(tiny_tree, tmp_path, text, message):
     path.write_text("machine,folder,task\n", encoding="utf-16")
     with pytest.raises(DataError, match="not UTF-8|expected header"):
         dinos.scan(tiny_tree, get_suite("dinos-synth"), path)
+
+
+def test_leaderboard_never_overwrites_inputs_folders_or_foreign_files(tiny_tree, tmp_path, capsys):
+    from impact_bench.cli import main
+    res = run(RunRequest(encoder="logmel-stats", suite="dinos-synth", data_root=tiny_tree, out=tmp_path / "r", seeds=2,
+                         progress=False, use_cache=False), log=lambda m: None)
+    original = res.read_bytes()
+    assert main(["leaderboard", str(res), "-o", str(res), "--no-figures"]) == 2
+    assert "is one of the results files given as input" in capsys.readouterr().err and res.read_bytes() == original
+    assert main(["leaderboard", str(res), "-o", str(tmp_path), "--no-figures"]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    notes = tmp_path / "notes.md"
+    notes.write_text("my own notes\n")
+    assert main(["leaderboard", str(res), "-o", str(notes), "--no-figures"]) == 2
+    assert "not written by impact-bench" in capsys.readouterr().err and notes.read_text() == "my own notes\n"
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", str(res), "-o", str(board), "--no-figures"]) == 0
+    assert main(["leaderboard", str(res), "-o", str(board), "--no-figures"]) == 0  # its own page: replaced
+    assert main(["leaderboard", str(res), "-o", str(notes), "--no-figures", "--overwrite"]) == 0
