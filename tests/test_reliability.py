@@ -141,3 +141,11 @@ def test_leaderboard_never_overwrites_inputs_folders_or_foreign_files(tiny_tree,
     assert main(["leaderboard", str(res), "-o", str(board), "--no-figures"]) == 0
     assert main(["leaderboard", str(res), "-o", str(board), "--no-figures"]) == 0  # its own page: replaced
     assert main(["leaderboard", str(res), "-o", str(notes), "--no-figures", "--overwrite"]) == 0
+
+
+def test_out_pointing_at_a_file_is_a_clear_error(tmp_path, capsys):
+    from impact_bench.cli import main
+    target = tmp_path / "results.json"
+    target.write_text("{}")
+    assert main(["run", "--encoder", "logmel-stats", "--suite", "dinos-synth", "--out", str(target)]) == 2
+    assert "is a file; --out names the folder" in capsys.readouterr().err and target.read_text() == "{}"

@@ -92,6 +92,8 @@ def check_options(req: RunRequest, spec: AnySuite) -> dict[str, Any]:
         raise OptionError(f"--toy2022 does not apply to suite {spec.name}: it applies to DCASE 2022 suites only")
     if req.seeds is not None and req.seeds < 1:
         raise OptionError(f"--seeds must be ≥ 1, got {req.seeds}")
+    if Path(req.out).exists() and not Path(req.out).is_dir():
+        raise OptionError(f"--out {req.out}: is a file; --out names the folder results are written to")
     if req.batch_size < 1:
         raise OptionError(f"--batch-size must be ≥ 1, got {req.batch_size}")
     if req.max_clips_per_class is not None and req.max_clips_per_class < 1:
