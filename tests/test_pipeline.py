@@ -33,6 +33,7 @@ def _req(**kw) -> RunRequest:
     ("mimii-supervised-synth", {"ground_truth": Path("gt")}, "--ground-truth", "supervised anomaly"),
     ("listen-onsite-synth", {"class_map": Path("m.csv")}, "--class-map", "classification"),
     ("dcase2023-synth", {"toy2022": "attributes"}, "--toy2022", "anomaly"),
+    ("dinos-anomaly-synth", {"machines": ("Yornew",)}, "--machines", "anomaly"),
 ])
 def test_options_that_do_not_fit_are_refused(tmp_path, suite, option, flag, kind):
     with pytest.raises(OptionError) as err:

@@ -88,6 +88,9 @@ def check_options(req: RunRequest, spec: AnySuite) -> dict[str, Any]:
     if req.class_map is not None and spec.data.layout != "dinos-release":
         raise OptionError(f"--class-map does not apply to suite {spec.name}: its classes come from its "
                           f"{spec.data.layout} layout, not from folder names")
+    if req.machines and spec.data.layout == "dinos-anomaly":
+        raise OptionError(f"--machines does not apply to suite {spec.name}: its two tasks (Yornew, ColdSpray) are "
+                          f"always scored together")
     if req.toy2022 is not None and getattr(spec.data, "year", None) != 2022:
         raise OptionError(f"--toy2022 does not apply to suite {spec.name}: it applies to DCASE 2022 suites only")
     if req.seeds is not None and req.seeds < 1:
