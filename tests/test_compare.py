@@ -75,3 +75,10 @@ def test_leaderboard_shows_tie_groups(runs, tmp_path):
     assert "### Overall, with tie groups" in text and "| rank " in text
     ranks = rank_with_ties([load_results(runs["a"]), load_results(runs["b"])], n_boot=10_000)
     assert ranks is not None and min(ranks) == 1
+
+
+def test_leaderboard_tie_groups_can_use_benjamini_hochberg(runs, tmp_path):
+    board = tmp_path / "bh.md"
+    assert main(["leaderboard", str(runs["a"]), str(runs["b"]), "-o", str(board), "--no-figures",
+                 "--correction", "fdr_bh"]) == 0
+    assert "Benjamini–Hochberg-adjusted over the comparisons with the best" in board.read_text()

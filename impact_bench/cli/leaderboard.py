@@ -13,6 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing -o file that impact-bench did not write (its own pages are replaced)")
+    p.add_argument("--correction", choices=["holm", "fdr_bh"], default="holm",
+                   help="multiple-comparison adjustment of the tie groups: holm (default) or fdr_bh "
+                        "(Benjamini-Hochberg)")
     p.add_argument("--ci", action="store_true",
                    help="classification cells: mean [95 %% cluster-bootstrap interval over clips] instead of ± std")
     p.set_defaults(func=main)
@@ -45,6 +48,6 @@ def main(args: argparse.Namespace) -> int:
 
     check_output(args.out, args.results, args.overwrite)
     out = build(args.results, args.out, latex=args.format == "latex", figures=not args.no_figures,
-                ci=args.ci)
+                ci=args.ci, correction=args.correction)
     print(f"wrote {out}")
     return 0

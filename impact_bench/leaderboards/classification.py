@@ -100,7 +100,11 @@ def _overall_pairs(ours: list[Column], alpha: float = 0.05):
     return mats, ""
 
 
-def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05, pairs=None) -> list[str]:
+CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
+
+
+def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05, pairs=None,
+                  correction: str = "holm") -> list[str]:
     """Overall score (the suite's headline) with a rank column: tie groups from the paired cluster bootstrap,
     Holm-adjusted over the comparisons with each group's best (``impact_bench.compare``). ``pairs``: the
     result of :func:`_overall_pairs` when the caller already has it."""
@@ -112,7 +116,7 @@ def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05, pairs=No
     ranks: list[str] = ["–"] * len(runs)
     mats, note = pairs if pairs is not None else _overall_pairs(ours, alpha)
     if mats is not None:
-        ranks = [str(k) for k in tie_groups(mats.means, mats.p, alpha, "holm")]
+        ranks = [str(k) for k in tie_groups(mats.means, mats.p, alpha, correction)]
     elif len(runs) == 1:
         ranks = ["1"]
     order = sorted(range(len(runs)), key=lambda i: -(means[i] or 0.0))
@@ -122,7 +126,8 @@ def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05, pairs=No
     head = ["rank", "run", "overall (mean macro-F1 [95 % CI])" if with_ci else "overall (mean macro-F1)"]
     lines = ["### Overall, with tie groups", "",
              f"Rank 1 = the best mean and every run not significantly different from it (paired cluster bootstrap over "
-             f"clips, 10,000 resamples, two-sided, Holm-adjusted over the comparisons with the best, α = {alpha}); the "
+             f"clips, 10,000 resamples, two-sided, {CORRECTIONS[correction]}-adjusted over the comparisons with the best, "
+             f"α = {alpha}); the "
              f"rule repeats on the rest. `impact-bench compare A.json B.json` gives any pair in full.", "",
              tabulate(body, headers=head, tablefmt="latex_raw" if latex else "github", disable_numparse=True), ""]
     return lines + ([note, ""] if note else [])
@@ -163,9 +168,14 @@ def _significance_lines(ours: list[Column], mats, fig_dir: Path, out: Path, tag:
             f"[significance matrix]({png.relative_to(out.parent).as_posix()})", ""]
 
 
-def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True, ci: bool = False) -> Path:
+def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True, ci: bool = False,
+          correction: str = "holm") -> Path:
     """Write the leaderboard page to ``out``. ``ci``: classification per-machine and overall cells show the mean
-    with its 95 % cluster-bootstrap interval (:mod:`impact_bench.leaderboards.intervals`) instead of ± std."""
+    with its 95 % cluster-bootstrap interval (:mod:`impact_bench.leaderboards.intervals`) instead of ± std.
+    ``correction``: how tie groups adjust the comparisons with each group's best — "holm" (default) or
+    "fdr_bh" (Benjamini–Hochberg)."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
     everything = [(p, load_results(p)) for p in result_paths]
     if not everything:
         raise ResultsError("no results files given")
@@ -208,7 +218,7 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
         problems = [p["name"] for p in members[0]["problems"]]
         task_machine = {t: p["machine"] for p in members[0]["problems"] for t in p["tasks"]}
         pairs = _overall_pairs(ours)
-        lines += _rank_section(ours, latex, pairs=pairs)
+        lines += _rank_section(ours, latex, pairs=pairs, correction=correction)
         lines += ["### Per machine (Table 3 layout)", "",
                   _table(problems, columns + also_cols, "per_problem", "machine", latex), ""]
         tasks = list(task_machine)  # the suite's order (T1…T30; the LISTEN release's class order)
