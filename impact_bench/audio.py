@@ -35,17 +35,20 @@ class AudioInfo:
     frames: int
 
 
-def read_audio(path: Path, channel: int | None = None, start: int = 0,
-               frames: int = -1) -> tuple[np.ndarray, int, int]:
+def read_audio(path: Path, channel: int | None = None, start: int = 0, frames: int = -1,
+               first_seconds_at: tuple[float, int] | None = None) -> tuple[np.ndarray, int, int]:
     """Decode ``path`` → (mono float32 waveform, native rate, channel count). ``channel`` None: mean
     over channels; an index: that channel only. ``start``/``frames``: read only that span (as the
-    LISTEN release's ``sf.read(start=, frames=)``). Errors name the file."""
+    LISTEN release's ``sf.read(start=, frames=)``). ``first_seconds_at`` (seconds, rate): when the file
+    is already at that rate, decode only that many seconds (one header read decides). Errors name the file."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: audio file does not exist")
     try:
         with sf.SoundFile(str(path)) as f:
             rate = f.samplerate
+            if first_seconds_at is not None and rate == first_seconds_at[1]:
+                frames = int(round(first_seconds_at[0] * rate))
             if start:
                 if start >= f.frames:
                     raise DataError(f"{path}: start sample {start} is past the end of the file ({f.frames} frames)")
@@ -116,14 +119,8 @@ def load_clip(path: Path, sample_rate: int, seconds: float, policy: str = "first
     """Read ``path`` (from sample ``start``) and return the suite clip at ``sample_rate`` (before
     normalisation); the ``windows`` policy returns the whole clip. The ``first`` policy on a file
     already at ``sample_rate`` decodes only the frames it keeps."""
-    frames = -1
-    if policy == "first":
-        try:
-            if sf.info(str(path)).samplerate == sample_rate:
-                frames = int(round(seconds * sample_rate))
-        except Exception:  # unreadable: read_audio names the file
-            pass
-    wave, native, channels = read_audio(path, channel, start, frames)
+    limit = (seconds, sample_rate) if policy == "first" else None
+    wave, native, channels = read_audio(path, channel, start, first_seconds_at=limit)
     info = AudioInfo(Path(path), native, channels, wave.shape[0])
     wave = resample(wave, native, sample_rate)
     if policy == "windows":
