@@ -6,9 +6,10 @@ and version, data fingerprint, split scheme, seeds and training fraction, per-pr
 (``clips_sha256``) and per-seed test indices; otherwise :class:`ComparisonError` names the field.
 
 Per problem and overall (overall = per-seed mean over problems): the default test is the paired
-**cluster bootstrap over clips** (:func:`impact_bench.stats.classification.cluster_bootstrap_pairwise`:
-clips resampled within class, every seed's prediction of a resampled clip kept together); problems are
-resampled independently and the overall distribution is the mean of theirs. Also reported, each for
+**two-level cluster bootstrap** (:func:`impact_bench.stats.classification.cluster_bootstrap_pairwise`:
+clips resampled within class, every seed's prediction of a resampled clip kept together, plus the
+seeds' shrunken head effects; ``levels="clips"`` holds the heads fixed); problems are resampled
+independently and the overall distribution is the mean of theirs. Also reported, each for
 what it is: the corrected resampled t-test (Nadeau & Bengio 2003; very conservative with 20/80
 splits), the plain paired t-test over seeds (anti-conservative: the splits overlap) and Wilcoxon's
 signed-rank test. Files from before schema 1.2 lack per-clip data: only the per-seed tests are given.
@@ -22,8 +23,8 @@ import numpy as np
 
 from impact_bench.errors import ImpactBenchError
 from impact_bench.stats._common import percentile_summary
-from impact_bench.stats.classification import (cluster_bootstrap_pairwise, corrected_resampled_ttest, paired_ttest,
-                                               wilcoxon)
+from impact_bench.stats.classification import (DEFAULT_LEVELS, cluster_bootstrap_pairwise, corrected_resampled_ttest,
+                                               paired_ttest, wilcoxon)
 from impact_bench.stats.multiple import adjust, tie_groups
 
 N_BOOT = 10_000
@@ -144,7 +145,7 @@ class Matrix:
 
 
 def pairwise(runs: list[dict[str, Any]], n_boot: int = N_BOOT, seed: int = 0,
-             alpha: float = 0.05) -> dict[str, Matrix]:
+             alpha: float = 0.05, levels: str = DEFAULT_LEVELS) -> dict[str, Matrix]:
     """problem name (and "overall") → :class:`Matrix` over the runs, from one set of resamples per problem."""
     out: dict[str, Matrix] = {}
     dists, per_seed_all = [], []
@@ -157,8 +158,8 @@ def pairwise(runs: list[dict[str, Any]], n_boot: int = N_BOOT, seed: int = 0,
             tests = [np.asarray(s["test_idx"]) for s in prob["seeds"]]
             preds = [[np.asarray(s["y_pred"]) for s in r["problems"][k]["seeds"]] for r in runs]
             res = cluster_bootstrap_pairwise(np.asarray(prob["y_true"]), tests, preds, len(prob["tasks"]), n_boot,
-                                             seed + k, alpha)  # problems resampled independently
-            dists.append(res.distribution)
+                                             seed + k, alpha, levels)  # problems resampled independently
+            dists.append(res.differences)
             ci = np.stack([res.ci_low, res.ci_high], axis=-1)
             out[prob["name"]] = Matrix(means, res.diff, ci, res.p_value, per_seed)
         else:
@@ -167,27 +168,27 @@ def pairwise(runs: list[dict[str, Any]], n_boot: int = N_BOOT, seed: int = 0,
     means = overall_seed.mean(axis=1)
     ci = p = None
     if clip_level:
-        dist = np.mean(dists, axis=0)  # (n_boot, E)
+        dist = np.mean(dists, axis=0)  # (n_boot, E, E): row − column, mean over problems
         e = len(runs)
         ci, p = np.zeros((e, e, 2)), np.ones((e, e))
         for i in range(e):
             for j in range(e):
                 if i != j:
-                    lo, hi, p[i, j] = percentile_summary(dist[:, i] - dist[:, j], alpha)
+                    lo, hi, p[i, j] = percentile_summary(dist[:, i, j], alpha)
                     ci[i, j] = (lo, hi)
     out["overall"] = Matrix(means, means[:, None] - means[None, :], ci, p, overall_seed)
     return out
 
 
 def compare_two(a: dict[str, Any], b: dict[str, Any], n_boot: int | None = None, seed: int = 0,
-                alpha: float = 0.05) -> dict[str, Any]:
+                alpha: float = 0.05, levels: str = DEFAULT_LEVELS) -> dict[str, Any]:
     """The full paired report of A − B: per problem and overall, every test labelled (anomaly runs:
     :func:`impact_bench.anomaly.paired.compare_anomaly`, per set, machine type and unit)."""
     if a.get("kind") == "anomaly":
         from impact_bench.anomaly.paired import compare_anomaly
         return compare_anomaly(a, b, n_boot, seed, alpha) if n_boot else compare_anomaly(a, b, seed=seed, alpha=alpha)
     n_boot = n_boot or N_BOOT
-    mats = pairwise([a, b], n_boot, seed, alpha)
+    mats = pairwise([a, b], n_boot, seed, alpha, levels)
     frac = float(a["protocol"]["probe"]["train_fraction"])
     rows = {}
     for name, m in mats.items():
@@ -201,7 +202,7 @@ def compare_two(a: dict[str, Any], b: dict[str, Any], n_boot: int | None = None,
         row: dict[str, Any] = {"mean_a": float(m.means[0]), "mean_b": float(m.means[1]), "diff": float(m.diff[0, 1])}
         if m.p is not None:
             row["cluster_bootstrap"] = {"p": float(m.p[0, 1]), "ci": [float(x) for x in m.ci[0, 1]], "n_boot": n_boot,
-                                        "seed": seed}
+                                        "seed": seed, "levels": levels}
         row.update(_seed_tests(d, n_train, n_test, alpha))
         rows[name] = row
     problems = [k for k in rows if k != "overall"]
@@ -218,11 +219,11 @@ def compare_two(a: dict[str, Any], b: dict[str, Any], n_boot: int | None = None,
 
 
 def rank_with_ties(runs: list[dict[str, Any]], alpha: float = 0.05, method: str = "holm",
-                   n_boot: int = N_BOOT, seed: int = 0) -> list[int] | None:
+                   n_boot: int = N_BOOT, seed: int = 0, levels: str = DEFAULT_LEVELS) -> list[int] | None:
     """Rank of each run on the overall score, tie groups by the cluster bootstrap (None without per-clip data)."""
     if len(runs) < 2:
         return [1] * len(runs)
-    m = pairwise(runs, n_boot, seed, alpha)["overall"]
+    m = pairwise(runs, n_boot, seed, alpha, levels)["overall"]
     if m.p is None:
         return None
     return tie_groups(m.means, m.p, alpha, method)

@@ -9,14 +9,15 @@ What it does
 2. Makes two "encoders" from those embeddings: x + σ_A·ε_A and x + σ_B·ε_B, ε independent standard Gaussian noise
    per repetition, σ a multiple of each dimension's standard deviation. Each is probed with the real probe
    (``impact_bench.probe.run_probe``: paper head, 10 seeds, stratified 20/80 splits, standardised inputs), per DINOS
-   problem, and the per-problem difference A − B is tested with the paired cluster bootstrap over clips, the
-   corrected resampled t-test (Nadeau & Bengio 2003), the paired t-test and Wilcoxon's signed-rank test.
+   problem, and the per-problem difference A − B is tested with the paired cluster bootstrap (two-level: clips and
+   seeds, the default; and clips only), the corrected resampled t-test (Nadeau & Bengio 2003), the paired t-test and Wilcoxon's signed-rank test.
    - NULL: σ_A = σ_B = ``--noise`` (no real difference): the rejection rate at α = 0.05 is the false-positive rate,
      printed with its exact (Clopper-Pearson) binomial 95 % interval.
    - POWER: σ_A = ``--power-noise`` < σ_B = ``--noise`` (A is really better): the rejection rate is the power.
 3. Minimum detectable difference (two-sided α = 0.05, 80 % power), per problem, from the NULL repetitions:
-   - cluster bootstrap: MDD = (z_{0.975} + z_{0.80}) · SE_boot = 2.80 · SE_boot, SE_boot = the standard deviation of
-     the bootstrap distribution of the seed-averaged difference (root-mean-square over the repetitions);
+   - cluster bootstrap (each variant): MDD = (z_{0.975} + z_{0.80}) · SE_boot = 2.80 · SE_boot, SE_boot = the
+     standard deviation of its bootstrap distribution of the seed-averaged difference (root-mean-square over the
+     repetitions);
    - corrected t: MDD = (t_{0.975, k−1} + t_{0.80, k−1}) · SE_NB, SE_NB = sqrt((1/k + n_test/n_train) · s_d²),
      s_d² the variance of the k per-seed differences (mean of s_d² over the repetitions), k = 10.
    Also printed: the empirical standard deviation of the observed difference over the NULL repetitions (what the
@@ -56,7 +57,7 @@ from impact_bench.stats.classification import cluster_bootstrap, corrected_resam
 from impact_bench.suites.catalog import get_suite
 from impact_bench.synth.dinos_synth import write_dinos_synth
 
-TESTS = ("cluster bootstrap", "corrected t", "paired t", "Wilcoxon")
+TESTS = ("two-level bootstrap", "clip bootstrap", "corrected t", "paired t", "Wilcoxon")
 
 
 def embed_suite(root: Path, scale: float) -> tuple[np.ndarray, list[tuple[str, np.ndarray, int]]]:
@@ -98,9 +99,12 @@ def one_rep(x: np.ndarray, problems, sd: np.ndarray, sig_a: float, sig_b: float,
         d = fa - fb
         n_test = len(tests[0])
         n_train = len(rows) - n_test
-        cb = cluster_bootstrap(y, tests, pa, pb, c, n_boot=n_boot, seed=int(rng.integers(2**31)), alpha=alpha)
+        boot_seed = int(rng.integers(2**31))
+        cb = cluster_bootstrap(y, tests, pa, pb, c, n_boot=n_boot, seed=boot_seed, alpha=alpha, levels="clips")
+        c2 = cluster_bootstrap(y, tests, pa, pb, c, n_boot=n_boot, seed=boot_seed, alpha=alpha, levels="clips+seeds")
         ct = corrected_resampled_ttest(d, n_train, n_test, alpha)
-        res[name] = {"cluster bootstrap": cb.p_value, "corrected t": ct.p_value,
+        res[name] = {"clip bootstrap": cb.p_value, "two-level bootstrap": c2.p_value, "corrected t": ct.p_value,
+                     "se_boot2": float(c2.distribution.std(ddof=1)),
                      "paired t": paired_ttest(d, alpha).p_value, "Wilcoxon": wilcoxon(d).p_value,
                      "diff": float(d.mean()), "se_boot": float(cb.distribution.std(ddof=1)),
                      "var_d": float(d.var(ddof=1)), "n_train": n_train, "n_test": n_test,
@@ -131,16 +135,18 @@ def rate_table(reps: list[dict], names: list[str], alpha: float) -> str:
 def mdd_table(reps: list[dict], names: list[str], seeds: int, alpha: float, power: float) -> str:
     z = scipy.stats.norm.ppf(1 - alpha / 2) + scipy.stats.norm.ppf(power)
     tq = scipy.stats.t.ppf(1 - alpha / 2, seeds - 1) + scipy.stats.t.ppf(power, seeds - 1)
-    lines = ["| problem | clips (train/test) | mean F1 | SE_boot | MDD bootstrap | SE_NB | MDD corrected t | "
-             "SD of observed diff |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| problem | clips (train/test) | mean F1 | SE two-level | MDD two-level | SE clips | MDD clips | SE_NB | "
+             "MDD corrected t | SD of observed diff |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name in names:
         rs = [r[name] for r in reps]
         se_b = float(np.sqrt(np.mean([r["se_boot"] ** 2 for r in rs])))
+        se_2 = float(np.sqrt(np.mean([r["se_boot2"] ** 2 for r in rs])))
         n_train, n_test = rs[0]["n_train"], rs[0]["n_test"]
         se_nb = float(np.sqrt((1 / seeds + n_test / n_train) * np.mean([r["var_d"] for r in rs])))
         f1 = np.mean([(r["f1_a"] + r["f1_b"]) / 2 for r in rs])
         sd_obs = float(np.std([r["diff"] for r in rs], ddof=1))
-        lines.append(f"| {name} | {n_train + n_test} ({n_train}/{n_test}) | {f1:.3f} | {se_b:.4f} | {z * se_b:.4f} | "
+        lines.append(f"| {name} | {n_train + n_test} ({n_train}/{n_test}) | {f1:.3f} | {se_2:.4f} | {z * se_2:.4f} | "
+                     f"{se_b:.4f} | {z * se_b:.4f} | "
                      f"{se_nb:.4f} | {tq * se_nb:.4f} | {sd_obs:.4f} |")
     return "\n".join(lines)
 

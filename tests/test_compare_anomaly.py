@@ -105,7 +105,7 @@ def test_compare_reports_every_machine_and_is_reproducible(runs, capsys):
         machines = set(a["sets"][set_name]["machines"])
         assert set(entry["rows"]) == machines | {"all"}
         for name, row in entry["rows"].items():
-            assert set(row["metrics"]) == {"auc_source", "auc_target", "pauc", "score"}
+            assert set(row["metrics"]) == {"auc_source", "auc_target", "pauc", "score", "f1_source", "f1_target"}
             for metric, t in row["metrics"].items():
                 assert 0 <= t["p"] <= 1 and t["ci"][0] <= t["diff"] + 1e-12 and t["diff"] <= t["ci"][1] + 1e-12
                 if t["test"] == "bootstrap":
@@ -176,3 +176,67 @@ def test_runs_that_do_not_pair_exit_2_naming_the_field(runs, tmp_path, capsys):
     old.write_text(json.dumps(raw))
     assert main(["compare", str(runs["a"]), str(old)]) == 2
     assert "field 'sets.dev.clips' is missing" in capsys.readouterr().err
+
+
+def test_headline_matrix_matches_the_official_score_and_the_pairwise_bootstrap(runs):
+    from impact_bench.anomaly.paired import headline_matrix
+    from impact_bench.anomaly.scoring import set_headline
+    from impact_bench.stats.auc import bootstrap_many, paired_bootstrap, weighted_auc
+
+    res = [load_results(runs[k]) for k in ("a", "b")]
+    for set_name in res[0]["sets"]:
+        observed, p, dist = headline_matrix(res, set_name, n_boot=300, seed=4)
+        for r, value in zip(res, observed):  # the statistic on the real clips is the results file's headline
+            assert value == pytest.approx(set_headline(r["sets"][set_name]), abs=1e-12)
+        pair = compare_anomaly(res[0], res[1], n_boot=300, seed=4)["sets"][set_name]["rows"]["all"]["metrics"]["score"]
+        assert p[0, 1] == p[1, 0] == pytest.approx(pair["p"], abs=1e-12)  # same draws as the paired bootstrap
+        assert dist.shape == (300, 2)
+    rng = np.random.default_rng(0)  # one set of draws for E scorers == each pair's paired bootstrap
+    y = np.r_[np.zeros(30, int), np.ones(12, int)]
+    sc = rng.normal(size=(3, y.size)) + y
+    obs, dist = bootstrap_many(y, None, sc, weighted_auc, n_boot=200, seed=1)
+    r = paired_bootstrap(y, None, sc[2], sc[0], weighted_auc, n_boot=200, seed=1)
+    np.testing.assert_array_equal(dist[:, 2] - dist[:, 0], r.distribution)
+    assert (obs[2], obs[0]) == (r.stat_a, r.stat_b)
+
+
+def test_anomaly_leaderboard_ranks_runs_with_tie_groups(runs, tmp_path):
+    from impact_bench.anomaly.paired import headline_matrix
+    from impact_bench.leaderboards.anomaly_ranks import N_BOOT, SEED
+    from impact_bench.stats.multiple import tie_groups
+
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", str(runs["a"]), str(runs["b"]), "-o", str(board), "--no-figures"]) == 0
+    text = board.read_text()
+    res = [load_results(runs[k]) for k in ("a", "b")]
+    for set_name in res[0]["sets"]:
+        assert f"Rank on the {set_name} headline" in text
+        observed, p, _ = headline_matrix(res, set_name, N_BOOT, SEED)
+        ranks = tie_groups(observed, p, 0.05, "holm")
+        block = text.split(f"Rank on the {set_name} headline")[1].split("\n\n")[1]
+        rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines()[2:]]
+        got = {r[1].split(" [")[0]: (r[0], r[2]) for r in rows}
+        assert got == {lab: (str(rank), f"{value:.4f}") for lab, rank, value in zip(("a", "b"), ranks, observed)}
+    # runs on different data do not pair: the page says so instead of ranking them
+    other = tmp_path / "other.md"
+    assert main(["leaderboard", str(runs["a"]), str(runs["c"]), "-o", str(other), "--no-figures"]) == 0
+    assert "Rank: none — the runs do not pair" in other.read_text()
+
+
+def test_paired_f1_of_the_decisions_matches_the_official_f1(runs):
+    from impact_bench.anomaly.submission import decision_path
+
+    a, b = load_results(runs["a"]), load_results(runs["b"])
+    rep = compare_anomaly(a, b, n_boot=200, seed=2)
+    assert rep["tests"]["f1_source"].startswith("paired bootstrap")
+    for set_name, entry in a["sets"].items():
+        folder = Path(runs["a"]).parent / entry["submission"]
+        for machine, units in entry["clips"].items():
+            row = rep["sets"][set_name]["rows"][machine]["metrics"]
+            for f in ("f1_source", "f1_target"):
+                official = np.mean([entry["machines"][machine]["sections"][k][f] for k in units])
+                assert row[f]["a"] == pytest.approx(official, abs=1e-12)
+                assert row[f]["n_boot"] == 200 and row[f]["test"] == "bootstrap"
+            for key, c in units.items():  # the recorded decisions are the decision CSV's
+                assert dict(zip(c["names"], c["decisions"])) == read_rows(
+                    decision_path(folder, 2023, Unit(machine, key)), decision=True)

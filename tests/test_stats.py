@@ -247,13 +247,40 @@ def test_cluster_bootstrap_pairwise_equals_each_pair():
     rng = np.random.default_rng(6)
     y, tests, a, b = _problem(rng, 120, 3, 0.1, seeds=4)
     c = _encoder(y, tests, np.full(y.size, 0.6), 3, rng)
-    pw = cluster_bootstrap_pairwise(y, tests, [a, b, c], 3, n_boot=300, seed=1)
-    for i, j, (u, v) in [(0, 1, (a, b)), (2, 0, (c, a)), (1, 2, (b, c))]:
-        r = cluster_bootstrap(y, tests, u, v, 3, n_boot=300, seed=1)
-        np.testing.assert_array_equal(pw.distribution[:, i] - pw.distribution[:, j], r.distribution)
-        assert (pw.diff[i, j], pw.ci_low[i, j], pw.ci_high[i, j], pw.p_value[i, j]) == pytest.approx(
-            (r.observed, r.ci_low, r.ci_high, r.p_value), abs=1e-15)
-    assert (np.diag(pw.p_value) == 1).all() and np.allclose(pw.diff, -pw.diff.T)
+    for levels in ("clips+seeds", "clips"):
+        pw = cluster_bootstrap_pairwise(y, tests, [a, b, c], 3, n_boot=300, seed=1, levels=levels)
+        for i, j, (u, v) in [(0, 1, (a, b)), (2, 0, (c, a)), (1, 2, (b, c))]:
+            r = cluster_bootstrap(y, tests, u, v, 3, n_boot=300, seed=1, levels=levels)
+            np.testing.assert_allclose(pw.differences[:, i, j], r.distribution, rtol=0, atol=1e-15)
+            if levels == "clips":  # heads fixed: a pair's distribution is the difference of the encoders'
+                np.testing.assert_allclose(pw.distribution[:, i] - pw.distribution[:, j], r.distribution, atol=1e-14)
+            assert (pw.diff[i, j], pw.ci_low[i, j], pw.ci_high[i, j], pw.p_value[i, j]) == pytest.approx(
+                (r.observed, r.ci_low, r.ci_high, r.p_value), abs=1e-15)
+        assert (np.diag(pw.p_value) == 1).all() and np.allclose(pw.diff, -pw.diff.T)
+        assert pw.levels == levels
+
+
+def test_two_level_head_component_by_hand():
+    """The seed level: centred per-seed values shrunk to the head variance left after the clip-level spread."""
+    from impact_bench.stats._levels import head_variance, seed_component
+
+    rng = np.random.default_rng(3)
+    S, m = 6, 4000
+    obs = np.array([0.60, 0.64, 0.58, 0.70, 0.61, 0.67])
+    boot = obs + 0.01 * rng.standard_normal((m, S))  # clip-level spread: W ≈ 1e-4, much below V
+    w = rng.multinomial(S, np.full(S, 1 / S), size=m).astype(float)
+    v = obs.var(ddof=1)
+    within = boot.var(axis=1, ddof=1).mean() - boot.mean(axis=0).var(ddof=1)
+    assert head_variance(obs, boot) == pytest.approx(v - within, rel=1e-12)
+    lam = math.sqrt((v - within) * S / ((S - 1) * v))
+    h = seed_component(obs, boot, w)
+    np.testing.assert_allclose(h, (w * lam * (obs - obs.mean())).sum(axis=1) / S, rtol=1e-12)
+    assert h.var() == pytest.approx((v - within) / S, rel=0.1)  # Var(H*) = σ_h² / S
+    flat = np.full(S, 0.6) + 0.001 * np.arange(S)  # spread below the clip-level noise: no head component
+    assert np.all(seed_component(flat, flat + 0.05 * rng.standard_normal((m, S)), w) == 0)
+    with pytest.raises(StatsInputError, match="levels"):
+        cluster_bootstrap(np.array([0, 1, 0, 1]), [np.array([0, 1, 2, 3])], [np.array([0, 1, 0, 1])],
+                          [np.array([0, 1, 0, 1])], 2, n_boot=10, levels="seeds")
 
 
 def test_cluster_bootstrap_p_value_definition():
@@ -283,9 +310,10 @@ def test_cluster_bootstrap_input_errors():
         cluster_bootstrap(y, t, p, p, 2, n_boot=0)
 
 
-def _null_p_values(reps: int, n: int, n_boot: int) -> np.ndarray:
+def _null_p_values(reps: int, n: int, n_boot: int, levels: str = "clips+seeds") -> np.ndarray:
     rng = np.random.default_rng(8)
-    return np.array([cluster_bootstrap(*_problem(rng, n, 3, 0.0), 3, n_boot=n_boot, seed=r).p_value for r in range(reps)])
+    return np.array([cluster_bootstrap(*_problem(rng, n, 3, 0.0), 3, n_boot=n_boot, seed=r, levels=levels).p_value
+                     for r in range(reps)])
 
 
 def _binomial_band(reps: int, alpha: float) -> tuple[float, float]:
@@ -301,8 +329,9 @@ def test_cluster_bootstrap_null_false_positive_rate():
 
 
 @pytest.mark.slow
-def test_cluster_bootstrap_null_false_positive_rate_large():
-    p = _null_p_values(1500, 150, 1000)
+@pytest.mark.parametrize("levels", ["clips+seeds", "clips"])
+def test_cluster_bootstrap_null_false_positive_rate_large(levels):
+    p = _null_p_values(1500, 150, 1000, levels)
     for alpha in (0.05, 0.10):
         lo, hi = _binomial_band(1500, alpha)
         assert lo <= np.mean(p < alpha) <= hi, (alpha, np.mean(p < alpha))

@@ -7,7 +7,8 @@ four parallel lists in the submission file's row order:
 - ``names``: the file names as written in the submission CSV;
 - ``labels``: 0 normal / 1 anomaly (from the ground truth, read only after the scores were written);
 - ``domains``: 0 source / 1 target, or null where the year has no domains;
-- ``scores``: the anomaly score written for that clip (the same float as the CSV row).
+- ``scores``: the anomaly score written for that clip (the same float as the CSV row);
+- ``decisions`` (2021+, where the year writes decision files): the 0/1 decision written for that clip.
 
 Only scored sets carry it. ``delong_ci`` (added beside the official figures, which stay untouched):
 per unit, ``{auc field: [low, high]}``, the DeLong 95 % interval of that AUC (DeLong et al. 1988, as
@@ -42,15 +43,18 @@ def record_clips(truths: list[TruthUnit], units: dict[Unit, tuple[list[str], np.
     for t in truths:
         if t.unit not in units:
             continue
-        names, scores, _ = units[t.unit]
+        names, scores, decisions = units[t.unit]
         keys = [t.aliases.get(n, n) for n in names]
         if t.unit.domain is not None:  # 2021: one domain per unit
             domains: list[int | None] = [int(t.unit.domain == "target")] * len(names)
         else:
             domains = [int(t.domains[k]) if k in t.domains else None for k in keys]
-        out.setdefault(t.unit.machine, {})[unit_key(t.unit)] = {
+        rec: dict[str, Any] = {
             "names": list(names), "labels": [int(t.labels[k]) for k in keys], "domains": domains,
             "scores": [float(s) for s in np.asarray(scores, dtype=np.float64)]}
+        if decisions is not None:
+            rec["decisions"] = [int(x) for x in np.asarray(decisions)]
+        out.setdefault(t.unit.machine, {})[unit_key(t.unit)] = rec
     return out
 
 

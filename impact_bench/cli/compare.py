@@ -9,8 +9,9 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="paired significance tests and confidence intervals for two runs",
                        description="Per problem and overall (per-seed mean over problems): mean difference A − B, the "
-                                   "paired cluster bootstrap over clips (default: clips resampled within class, every "
-                                   "seed's prediction of a clip kept together) with a 95 %% interval, the corrected "
+                                   "paired two-level cluster bootstrap (default: clips resampled within class, every "
+                                   "seed's prediction of a clip kept together, plus the seeds' shrunken head effects; "
+                                   "docs/statistics.md) with a 95 %% interval, the corrected "
                                    "resampled t-test (Nadeau & Bengio 2003; conservative), the plain paired t-test "
                                    "(anti-conservative: the splits overlap) and Wilcoxon. Exit 0 when the report is "
                                    "produced, whatever it finds; exit 2 when the runs cannot be paired (the error names "
@@ -24,6 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-boot", type=int, default=None,
                    help="bootstrap resamples (default 10000; anomaly runs 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (recorded; same seed → same numbers)")
+    p.add_argument("--levels", choices=("clips+seeds", "clips"), default="clips+seeds",
+                   help="probe suites: what the bootstrap resamples. clips+seeds (default): clips and the trained "
+                        "heads' seed effects (two-level); clips: clips only, heads held fixed (answers 'is A better "
+                        "than B with these trained heads')")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=main)
 
@@ -45,7 +50,10 @@ def main(args: argparse.Namespace) -> int:
         raise ImpactBenchError("--alpha must be in (0, 1) and --n-boot at least 100")
     a, b = load_results(args.a), load_results(args.b)
     check_comparable([a, b], [str(args.a), str(args.b)])
-    report = compare_two(a, b, args.n_boot, args.seed, args.alpha)
+    if a.get("kind") == "anomaly" and args.levels != "clips+seeds":
+        raise ImpactBenchError("--levels applies to probe suites; anomaly runs have no seeds to resample")
+    report = compare_two(a, b, args.n_boot, args.seed, args.alpha) if a.get("kind") == "anomaly" else \
+        compare_two(a, b, args.n_boot, args.seed, args.alpha, args.levels)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
@@ -62,8 +70,9 @@ def main(args: argparse.Namespace) -> int:
                      _fmt_p(r["corrected_t"]["p"]) if "corrected_t" in r else "–",
                      _fmt_p(r["paired_t"]["p"]) if "paired_t" in r else "–",
                      _fmt_p(r["wilcoxon"]["p"]) if "wilcoxon" in r else "–"])
+    levels = (report["rows"]["overall"].get("cluster_bootstrap") or {}).get("levels")
     print(f"{report['a']} (A) vs {report['b']} (B) on {report['suite']}; α = {report['alpha']}; default test: "
-          f"{report['default_test'].replace('_', ' ')}")
+          f"{report['default_test'].replace('_', ' ')}" + (f" (resampling {levels})" if levels else ""))
     print(tabulate(rows, headers=["problem", "A", "B", "A − B", "95 % CI (bootstrap)", "p (bootstrap)",
                                   "p (Holm)", "p (corrected t)", "p (paired t)", "p (Wilcoxon)"],
                    tablefmt="github", disable_numparse=True))

@@ -1,8 +1,8 @@
 """95 % intervals for leaderboard cells (``impact-bench leaderboard --ci``) and the significance matrix.
 
-Interval of one run's seed-averaged macro-F1 on a problem: the class-stratified cluster bootstrap over clips
-of :mod:`impact_bench.stats.classification` (every seed's prediction of a drawn clip kept together), here for
-that run alone, percentile interval (Efron & Tibshirani 1993, ch. 13). Problem k uses bootstrap seed
+Interval of one run's seed-averaged macro-F1 on a problem: the class-stratified two-level cluster bootstrap
+of :mod:`impact_bench.stats.classification` (every seed's prediction of a drawn clip kept together, plus the
+seeds' shrunken head effects), here for that run alone, percentile interval (Efron & Tibshirani 1993, ch. 13). Problem k uses bootstrap seed
 ``seed + k`` like ``impact_bench.compare.pairwise``, so a run's resamples are the ones its comparisons used
 (the draws depend only on the problem's labels, ``n_boot`` and the seed). The overall interval is the
 percentile interval of the mean over problems of the problems' bootstrap distributions (problems resampled
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from impact_bench.stats._cluster import bootstrap_f1, prepare
+from impact_bench.stats.classification import bootstrap_distribution
 from impact_bench.stats.multiple import adjust
 
 N_BOOT = 10_000
@@ -36,7 +36,7 @@ def run_intervals(res: dict[str, Any], n_boot: int = N_BOOT, seed: int = 0,
     for k, prob in enumerate(problems):
         tests = [np.asarray(s["test_idx"]) for s in prob["seeds"]]
         preds = [[np.asarray(s["y_pred"]) for s in prob["seeds"]]]
-        dist = bootstrap_f1(prepare(np.asarray(prob["y_true"]), tests, preds, len(prob["tasks"])), n_boot, seed + k)
+        dist = bootstrap_distribution(np.asarray(prob["y_true"]), tests, preds, len(prob["tasks"]), n_boot, seed + k)
         dists.append(dist[:, 0])
         lo, hi = np.quantile(dist[:, 0], [alpha / 2, 1 - alpha / 2])
         out[prob["name"]] = (float(lo), float(hi))

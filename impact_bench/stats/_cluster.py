@@ -2,6 +2,9 @@
 
 Vectorised path :func:`bootstrap_f1` and its plain-loop twin :func:`bootstrap_f1_reference`, both fed by
 the same stratified draws (:mod:`impact_bench.stats._common`), so they agree exactly.
+
+Both return every seed's macro-F1 per resample, (n_boot, E, S); the seed level of the two-level test is
+added on top of them (:mod:`impact_bench.stats._levels`).
 """
 from __future__ import annotations
 
@@ -108,19 +111,18 @@ def _designs(prob: Problem, strata: Strata, group_min: int) -> list[tuple[list[i
 
 
 def _f1_from_counts(support: np.ndarray, tp: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """(m, E) seed-averaged macro-F1 from support (m, 1, S, K), tp and predicted (m, E, S, K)."""
+    """(m, E, S) macro-F1 from support (m, 1, S, K), tp and predicted (m, E, S, K)."""
     denom = support + predicted
-    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
-    return f1.mean(axis=-1).mean(axis=-1)
+    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0).mean(axis=-1)
 
 
-def bootstrap_f1(prob: Problem, n_boot: int, seed: int, group_min: int = 512) -> np.ndarray:
-    """(n_boot, E) seed-averaged macro-F1 per resample: count matrices × design matrices, in blocks."""
+def bootstrap_f1_seeds(prob: Problem, n_boot: int, seed: int, group_min: int = 512) -> np.ndarray:
+    """(n_boot, E, S) macro-F1 per resample and seed: count matrices × design matrices, in blocks."""
     E, S, _ = prob.pred.shape
     K = prob.n_classes
     strata = make_strata(prob.y)
     designs = _designs(prob, strata, group_min)
-    out, row = np.empty((n_boot, E)), 0
+    out, row = np.empty((n_boot, E, S)), 0
     for block in draw_blocks(strata, n_boot, seed):
         m = block[0].shape[0]
         counts = np.concatenate([local_counts(d, pos.size) for d, pos in zip(block, strata.members)], axis=1)
@@ -139,11 +141,16 @@ def bootstrap_f1(prob: Problem, n_boot: int, seed: int, group_min: int = 512) ->
     return out
 
 
+def bootstrap_f1(prob: Problem, n_boot: int, seed: int, group_min: int = 512) -> np.ndarray:
+    """(n_boot, E) seed-averaged macro-F1 per resample (clip level only: heads fixed)."""
+    return bootstrap_f1_seeds(prob, n_boot, seed, group_min).mean(axis=-1)
+
+
 def bootstrap_f1_reference(prob: Problem, n_boot: int, seed: int) -> np.ndarray:
-    """Same draws as :func:`bootstrap_f1`, one resample, seed and encoder at a time via :func:`macro_f1`."""
+    """Same draws as :func:`bootstrap_f1_seeds`, one resample, seed and encoder at a time via :func:`macro_f1`."""
     E, S, _ = prob.pred.shape
     strata = make_strata(prob.y)
-    out, row = np.empty((n_boot, E)), 0
+    out, row = np.empty((n_boot, E, S)), 0
     for block in draw_blocks(strata, n_boot, seed):
         for r in range(block[0].shape[0]):
             drawn = draws_to_positions(strata, block, r)
@@ -152,6 +159,6 @@ def bootstrap_f1_reference(prob: Problem, n_boot: int, seed: int) -> np.ndarray:
                 for s in range(S):
                     sel = drawn[prob.member[s, drawn]]
                     f1.append(macro_f1(prob.y[sel], prob.pred[e, s, sel], prob.n_classes))
-                out[row, e] = np.mean(np.asarray(f1))
+                out[row, e] = f1
             row += 1
     return out

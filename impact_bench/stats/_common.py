@@ -56,6 +56,20 @@ def draw_blocks(strata: Strata, n_boot: int, seed: int) -> Iterator[list[np.ndar
         done += m
 
 
+def seed_weight_blocks(n_seeds: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """Yield, per block of at most ``BLOCK`` resamples, (m, n_seeds) multiplicities of the seeds in a
+    two-level resample: the seeds drawn with replacement (Multinomial(S; 1/S, ...)), a row summing to S.
+    A stream of its own (``default_rng([seed, 1])``): the clip draws of :func:`draw_blocks` stay the same."""
+    if n_seeds < 1:
+        raise StatsInputError(f"n_seeds must be >= 1, got {n_seeds}")
+    rng = np.random.default_rng([seed, 1])
+    done = 0
+    while done < n_boot:
+        m = min(BLOCK, n_boot - done)
+        yield rng.multinomial(n_seeds, np.full(n_seeds, 1.0 / n_seeds), size=m).astype(np.float64)
+        done += m
+
+
 def local_counts(draws: np.ndarray, n_c: int) -> np.ndarray:
     """(m, n_c) multiplicity of each stratum member in each resample (a row-wise bincount)."""
     m = draws.shape[0]

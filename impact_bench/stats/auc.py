@@ -225,10 +225,26 @@ def paired_bootstrap(y: np.ndarray, strata: np.ndarray | None, scores_a: np.ndar
     their :func:`on_subset` / :func:`harmonic_mean` combinations; :func:`per_resample` wraps any other.
     p-value: min(1, 2·min(P*(d* ≤ 0), P*(d* ≥ 0))).
     """
+    _alpha(alpha)
+    observed, dist = bootstrap_many(y, strata, np.stack([_score_matrix(scores_a, np.size(y))[0],
+                                                         _score_matrix(scores_b, np.size(y))[0]]),
+                                    statistic, n_boot, seed)
+    d = dist[:, 0] - dist[:, 1]
+    lo, hi, p = percentile_summary(d, alpha)
+    sa, sb = float(observed[0]), float(observed[1])
+    return PairedBootstrapResult(sa, sb, sa - sb, lo, hi, p, n_boot, seed, alpha, d)
+
+
+def bootstrap_many(y: np.ndarray, strata: np.ndarray | None, scores: np.ndarray, statistic: Statistic = weighted_auc,
+                   n_boot: int = 10_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(observed (E,), distribution (n_boot, E)) of ``statistic`` for E scorers of the same clips, all on the
+    same stratified resamples as :func:`paired_bootstrap` with the same arguments (so column i − column j is
+    that pair's bootstrap distribution): the ranks of a leaderboard from one set of draws."""
     yb = _labels(y)
     n = yb.size
-    a, b = _score_matrix(scores_a, n)[0], _score_matrix(scores_b, n)[0]
-    _alpha(alpha)
+    sc = np.asarray(scores, dtype=np.float64)
+    if sc.ndim != 2 or sc.shape[1] != n:
+        raise StatsInputError(f"scores: need (scorers, {n}) values, got shape {sc.shape}")
     keys = yb.astype(np.int64)[:, None]
     if strata is not None:
         st = np.asarray(strata)
@@ -238,13 +254,11 @@ def paired_bootstrap(y: np.ndarray, strata: np.ndarray | None, scores_a: np.ndar
         keys = np.concatenate([keys, codes], axis=1)
     groups = make_strata(keys)
     ones = np.ones((1, n), dtype=np.int64)
-    sa, sb = float(statistic(yb, a, ones)[0]), float(statistic(yb, b, ones)[0])
+    observed = np.array([float(statistic(yb, row, ones)[0]) for row in sc])
     parts = []
     for block in draw_blocks(groups, n_boot, seed):
         counts = np.zeros((block[0].shape[0], n), dtype=np.int64)
         for pos, draws in zip(groups.members, block):
             counts[:, pos] = local_counts(draws, pos.size)
-        parts.append(np.asarray(statistic(yb, a, counts)) - np.asarray(statistic(yb, b, counts)))
-    dist = np.concatenate(parts)
-    lo, hi, p = percentile_summary(dist, alpha)
-    return PairedBootstrapResult(sa, sb, sa - sb, lo, hi, p, n_boot, seed, alpha, dist)
+        parts.append(np.stack([np.asarray(statistic(yb, row, counts)) for row in sc], axis=1))
+    return observed, np.concatenate(parts)

@@ -4,7 +4,8 @@ Default test: :func:`cluster_bootstrap`. With 10 stratified 20/80 splits each cl
 about 8 of the 10 seeds, so the (seed, clip) outcomes are not independent; the bootstrap therefore
 resamples CLIPS (a cluster bootstrap: Davison & Hinkley 1997, *Bootstrap Methods and their
 Application*, ch. 3; Field & Welsh 2007, JRSS B 69:369-390; stratified by class) and keeps every seed's prediction of a drawn clip with
-it. The per-seed differences can also be tested with :func:`corrected_resampled_ttest` (Nadeau &
+it. By default it is two-level: each seed's trained head is a draw too, and the head-to-head spread
+left after the clip-level spread is added by resampling shrunken seed effects (:mod:`._levels`). The per-seed differences can also be tested with :func:`corrected_resampled_ttest` (Nadeau &
 Bengio 2003), :func:`paired_ttest` or :func:`wilcoxon`.
 """
 from __future__ import annotations
@@ -15,10 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from impact_bench.stats._cluster import bootstrap_f1, bootstrap_f1_reference, macro_f1, prepare
-from impact_bench.stats._common import StatsInputError, percentile_summary
+from impact_bench.stats._cluster import Problem, bootstrap_f1_reference, bootstrap_f1_seeds, macro_f1, prepare
+from impact_bench.stats._common import StatsInputError, percentile_summary, seed_weight_blocks
+from impact_bench.stats._levels import seed_component
 
-__all__ = ["ClusterBootstrapResult", "PairwiseBootstrapResult", "TTestResult", "WilcoxonResult", "cluster_bootstrap",
+LEVELS = ("clips", "clips+seeds")
+
+# Default resampling levels of the cluster bootstrap. Two-level: a null simulation on the synthetic suite
+# (docs/statistics.md) showed the clips-only bootstrap, which holds the trained heads fixed, rejecting
+# ~13 % of true nulls at alpha = 0.05 once the heads themselves vary between encoders.
+DEFAULT_LEVELS = "clips+seeds"
+
+__all__ = ["DEFAULT_LEVELS", "LEVELS", "ClusterBootstrapResult", "bootstrap_distribution", "PairwiseBootstrapResult", "TTestResult", "WilcoxonResult", "cluster_bootstrap",
            "cluster_bootstrap_pairwise", "cluster_bootstrap_reference", "corrected_resampled_ttest", "macro_f1",
            "paired_ttest", "wilcoxon"]
 
@@ -38,6 +47,7 @@ class ClusterBootstrapResult:
     f1_b: np.ndarray
     n_clips: int  # clips in the union of the test sets: the resampled units
     distribution: np.ndarray  # (n_boot,) bootstrap differences d*
+    levels: str = DEFAULT_LEVELS  # what was resampled: "clips" or "clips+seeds"
 
 
 @dataclass(frozen=True)
@@ -54,24 +64,51 @@ class PairwiseBootstrapResult:
     alpha: float
     n_clips: int
     distribution: np.ndarray  # (n_boot, E) seed-averaged macro-F1 of each encoder per resample
+    levels: str = DEFAULT_LEVELS
+    differences: np.ndarray | None = None  # (n_boot, E, E) bootstrap distribution of encoder i − encoder j
+
+
+def _check_levels(levels: str) -> None:
+    if levels not in LEVELS:
+        raise StatsInputError(f"levels must be one of {', '.join(LEVELS)}, got {levels!r}")
+
+
+def _seed_weights(levels: str, n_seeds: int, n_boot: int, seed: int) -> np.ndarray | None:
+    """(n_boot, S) seed multiplicities of the two-level test, or None for the clip level alone."""
+    if levels == "clips":
+        return None
+    return np.concatenate(list(seed_weight_blocks(n_seeds, n_boot, seed)))
+
+
+def _levelled(observed: np.ndarray, boot: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """(m, ...) seed-averaged bootstrap values; with ``weights`` plus the shrunken head component."""
+    mean = boot.mean(axis=-1)
+    return mean if weights is None else mean + seed_component(observed, boot, weights)
+
+
+def _bootstrap(prob: Problem, n_boot: int, seed: int, levels: str, reference: bool = False
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    _check_levels(levels)
+    boot = (bootstrap_f1_reference if reference else bootstrap_f1_seeds)(prob, n_boot, seed)
+    return boot, _seed_weights(levels, prob.pred.shape[1], n_boot, seed)
 
 
 def _pair(y_true: np.ndarray, tests: Sequence[np.ndarray], a: Sequence[np.ndarray], b: Sequence[np.ndarray],
-          n_classes: int, n_boot: int, seed: int, alpha: float, reference: bool) -> ClusterBootstrapResult:
+          n_classes: int, n_boot: int, seed: int, alpha: float, reference: bool, levels: str) -> ClusterBootstrapResult:
     prob = prepare(y_true, tests, [a, b], n_classes)
     percentile_summary(np.zeros(1), alpha)  # validate alpha before the work
-    dist = (bootstrap_f1_reference if reference else bootstrap_f1)(prob, n_boot, seed)
-    d = dist[:, 0] - dist[:, 1]
+    boot, weights = _bootstrap(prob, n_boot, seed, levels, reference)
+    d = _levelled(prob.observed[0] - prob.observed[1], boot[:, 0] - boot[:, 1], weights)
     lo, hi, p = percentile_summary(d, alpha)
     obs = float(prob.observed[0].mean() - prob.observed[1].mean())
     return ClusterBootstrapResult(obs, lo, hi, p, n_boot, seed, alpha, prob.observed[0].copy(),
-                                  prob.observed[1].copy(), int(prob.y.size), d)
+                                  prob.observed[1].copy(), int(prob.y.size), d, levels)
 
 
 def cluster_bootstrap(y_true: np.ndarray, test_idx_per_seed: Sequence[np.ndarray],
                       pred_a_per_seed: Sequence[np.ndarray], pred_b_per_seed: Sequence[np.ndarray],
                       n_classes: int, n_boot: int = 10_000, seed: int = 0,
-                      alpha: float = 0.05) -> ClusterBootstrapResult:
+                      alpha: float = 0.05, levels: str = DEFAULT_LEVELS) -> ClusterBootstrapResult:
     """Paired, class-stratified cluster bootstrap of the seed-averaged macro-F1 difference A − B.
 
     ``y_true`` (N,) labels of all clips; ``test_idx_per_seed[s]`` the test clips of seed s (indices
@@ -83,22 +120,29 @@ def cluster_bootstrap(y_true: np.ndarray, test_idx_per_seed: Sequence[np.ndarray
     p = min(1, 2·min(P*(d* ≤ 0), P*(d* ≥ 0))) over the ``n_boot`` bootstrap differences d*.
     Vectorised: (resamples × clips) count matrices times (clips × encoder/seed/class) 0/1 design
     matrices give every predicted count, TP and support at once, in blocks of 500 resamples.
+    ``levels="clips+seeds"`` (the default, two-level) adds to each resample the head component of the
+    seeds: the centred per-seed differences, shrunk to the head variance left after the clip-level
+    spread (Davison & Hinkley 1997 §3.8), averaged over S seeds drawn with replacement
+    (:mod:`impact_bench.stats._levels`); ``"clips"`` holds the trained heads fixed.
     """
-    return _pair(y_true, test_idx_per_seed, pred_a_per_seed, pred_b_per_seed, n_classes, n_boot, seed, alpha, False)
+    return _pair(y_true, test_idx_per_seed, pred_a_per_seed, pred_b_per_seed, n_classes, n_boot, seed, alpha, False,
+                 levels)
 
 
 def cluster_bootstrap_reference(y_true: np.ndarray, test_idx_per_seed: Sequence[np.ndarray],
                                 pred_a_per_seed: Sequence[np.ndarray], pred_b_per_seed: Sequence[np.ndarray],
                                 n_classes: int, n_boot: int = 10_000, seed: int = 0,
-                                alpha: float = 0.05) -> ClusterBootstrapResult:
+                                alpha: float = 0.05, levels: str = DEFAULT_LEVELS) -> ClusterBootstrapResult:
     """:func:`cluster_bootstrap` as a plain loop over resamples, seeds and encoders calling
     :func:`macro_f1` (same RNG draws, identical result); for tests and benchmarks only (~25× slower)."""
-    return _pair(y_true, test_idx_per_seed, pred_a_per_seed, pred_b_per_seed, n_classes, n_boot, seed, alpha, True)
+    return _pair(y_true, test_idx_per_seed, pred_a_per_seed, pred_b_per_seed, n_classes, n_boot, seed, alpha, True,
+                 levels)
 
 
 def cluster_bootstrap_pairwise(y_true: np.ndarray, test_idx_per_seed: Sequence[np.ndarray],
                                preds_per_encoder: Sequence[Sequence[np.ndarray]], n_classes: int,
-                               n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05) -> PairwiseBootstrapResult:
+                               n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05,
+                               levels: str = DEFAULT_LEVELS) -> PairwiseBootstrapResult:
     """:func:`cluster_bootstrap` for every ordered pair of E encoders from ONE set of resamples
     (the draws depend only on the labels of the union, ``n_boot`` and ``seed``, so entry [i, j]
     equals ``cluster_bootstrap`` of encoders i and j exactly)."""
@@ -106,16 +150,30 @@ def cluster_bootstrap_pairwise(y_true: np.ndarray, test_idx_per_seed: Sequence[n
         raise StatsInputError(f"need at least 2 encoders, got {len(preds_per_encoder)}")
     prob = prepare(y_true, test_idx_per_seed, preds_per_encoder, n_classes)
     percentile_summary(np.zeros(1), alpha)
-    dist = bootstrap_f1(prob, n_boot, seed)
+    boot, weights = _bootstrap(prob, n_boot, seed, levels)
+    dist = _levelled(prob.observed, boot, weights)
     E = dist.shape[1]
     means = prob.observed.mean(axis=1)
     lo, hi, p = np.zeros((E, E)), np.zeros((E, E)), np.ones((E, E))
+    diffs = np.zeros((n_boot, E, E))
     for i in range(E):
-        for j in range(E):
-            if i != j:
-                lo[i, j], hi[i, j], p[i, j] = percentile_summary(dist[:, i] - dist[:, j], alpha)
+        for j in range(i + 1, E):
+            diffs[:, i, j] = _levelled(prob.observed[i] - prob.observed[j], boot[:, i] - boot[:, j], weights)
+            diffs[:, j, i] = -diffs[:, i, j]
+            lo[i, j], hi[i, j], p[i, j] = percentile_summary(diffs[:, i, j], alpha)
+            lo[j, i], hi[j, i], p[j, i] = percentile_summary(diffs[:, j, i], alpha)
     return PairwiseBootstrapResult(prob.observed, means[:, None] - means[None, :], lo, hi, p, n_boot, seed, alpha,
-                                   int(prob.y.size), dist)
+                                   int(prob.y.size), dist, levels, diffs)
+
+
+def bootstrap_distribution(y_true: np.ndarray, test_idx_per_seed: Sequence[np.ndarray],
+                           preds_per_encoder: Sequence[Sequence[np.ndarray]], n_classes: int, n_boot: int = 10_000,
+                           seed: int = 0, levels: str = DEFAULT_LEVELS) -> np.ndarray:
+    """(n_boot, E) bootstrap distribution of each encoder's seed-averaged macro-F1 (for intervals), the same
+    resamples as :func:`cluster_bootstrap_pairwise` with the same arguments."""
+    prob = prepare(y_true, test_idx_per_seed, preds_per_encoder, n_classes)
+    boot, weights = _bootstrap(prob, n_boot, seed, levels)
+    return _levelled(prob.observed, boot, weights)
 
 
 @dataclass(frozen=True)
