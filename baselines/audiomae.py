@@ -8,6 +8,12 @@ Model input (B, 1, 1024, 128) → 64 × 8 patches; the positional table comes fr
 Embeddings (768-d): pre-trained MAE encoder (``audiomae``): final ``norm`` then mean over patch tokens
 (CLS excluded); fine-tuned (``audiomae-ft``, ``models_vit`` with global pool, also a user's DINOS
 fine-tune): ``fc_norm`` of the mean of patch tokens; the classifier ``head`` is loaded, bypassed.
+Frames (``embed_frames``): the patch tokens regrouped over time (token t·8 + f, time-major), the mean over
+the 8 frequency patches of each time row — normed first (pre-trained: ``norm`` per token, as the clip
+embedding) or after (fine-tuned: ``fc_norm`` of the row mean). Hop p × 10 ms = 160 ms; fbank frame k covers
+samples [160k, 160k + 400), so row t is centred at 87.5 ms + 160 ms · t. Rows centred beyond the clip (the
+official zero padding up to ``target_length``) are dropped; a clip longer than the model input
+(10.255 s for 1024 frames) gets frames for its first ``target_length`` fbank frames only.
 Checkpoints: ``ckpt['model']`` (``util/misc.save_model`` also stores ``args``, an ``argparse.Namespace``,
 allowed for weights-only loading); MAE decoder keys (``decoder_*``, ``mask_token``) are dropped explicitly.
 Width, depth, MLP size, patch and target length are read from the tensors; heads (12) cannot be.
@@ -101,6 +107,8 @@ class AudioMAEEncoder:
         self.checkpoint_sha256 = file_sha256(path)
         self.config = {**info, "checkpoint_file": path.name, "num_heads": int(num_heads), "norm_mean": self.norm[0],
                        "norm_std": self.norm[1]}
+        self.frame_embedding_dim = self.embedding_dim
+        self.frame_hop_ms = float(info["patch"] * FBANK.frame_shift)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         wave = torch.as_tensor(np.asarray(batch, dtype=np.float32), device=self.device)
@@ -111,6 +119,22 @@ class AudioMAEEncoder:
             else:
                 out = self.model.norm(x)[:, 1:].mean(dim=1)
         return out.float().cpu().numpy()
+
+
+    def embed_frames(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, N) → (B, rows, 768) over time, rows centred inside the clip only."""
+        wave = torch.as_tensor(np.asarray(batch, dtype=np.float32), device=self.device)
+        p, target = self.config["patch"], self.config["target_frames"]
+        rows, cols = target // p, MEL_BINS // p
+        centres = (p * np.arange(rows, dtype=np.float64) + (p - 1) / 2) * FBANK.frame_shift + FBANK.frame_length / 2
+        keep = int(np.searchsorted(centres, 1000.0 * wave.shape[-1] / self.sample_rate, side="right"))
+        with torch.inference_mode():
+            x = self.model.tokens(features(wave, target, *self.norm))[:, 1:]
+            if self.variant == "finetuned":
+                frames = self.model.fc_norm(x.reshape(x.shape[0], rows, cols, -1).mean(dim=2))
+            else:
+                frames = self.model.norm(x).reshape(x.shape[0], rows, cols, -1).mean(dim=2)
+        return frames[:, :keep].float().cpu().numpy(), centres[:keep]
 
 
 class AudioMAEFinetunedEncoder(AudioMAEEncoder):

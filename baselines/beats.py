@@ -8,6 +8,11 @@ model) → 12 DeepNorm post-LN layers with T5 relative-position buckets shared f
 per layer (``grep_linear``, ``grep_a``). Embedding: mean over tokens of the last layer, 768-d; a
 fine-tuned file's ``predictor`` is loaded (strictly) but bypassed.
 
+Frames (``embed_frames``): the last layer's tokens regrouped over time, the mean over the 128 / p
+frequency patches of each time row (token t·8 + f): one frame per p fbank frames, hop p × 10 ms = 160 ms
+for p = 16; fbank frame k covers samples [160k, 160k + 400) (snip_edges), so row t is centred at
+(p·t + (p − 1)/2) × 10 ms + 12.5 ms = 87.5 ms + 160 ms · t. The clip embedding is the mean of the frames.
+
 Differences from the official code, none changing the numbers beyond float rounding: attention is
 computed as softmax(q·kᵀ/√d + bias) instead of the re-centred ×1/32 form; the layer-drop draw from
 NumPy's global RNG is gone (eval never drops a layer, the draw only consumed global state); batches
@@ -225,11 +230,29 @@ class BeatsEncoder:
         self.checkpoint_sha256 = file_sha256(checkpoint)
         self.config = {"checkpoint_file": Path(checkpoint).name, "finetuned": bool(self.model.cfg["finetuned_model"]),
                        "layers": self.model.cfg["encoder_layers"], "pooling": "mean over tokens, last layer"}
+        self.frame_embedding_dim = self.embedding_dim
+        self.frame_hop_ms = float(self.model.cfg["input_patch_size"] * FBANK.frame_shift)
 
-    def embed(self, batch: np.ndarray) -> np.ndarray:
+    def _checked(self, batch: np.ndarray) -> torch.Tensor:
         wave = torch.as_tensor(np.asarray(batch, dtype=np.float32), device=self.device)
         if wave.shape[-1] < MIN_SAMPLES:
             raise EncoderError(f"beats: clips need ≥ {MIN_SAMPLES} samples at 16 kHz (one 16-frame patch), "
                                f"got {wave.shape[-1]}")
+        return wave
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        wave = self._checked(batch)
         with torch.inference_mode():
             return self.model(wave).mean(dim=1).float().cpu().numpy()
+
+    def embed_frames(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, N) → (B, rows, 768): last-layer tokens averaged over the frequency patches of each time row."""
+        wave = self._checked(batch)
+        p = self.model.cfg["input_patch_size"]
+        n_fbank = 1 + (wave.shape[-1] - FBANK.window_size) // FBANK.window_shift
+        rows, cols = n_fbank // p, FBANK.num_mel_bins // p  # Conv2d(k=p, s=p) on (time, mel): rows time-major
+        with torch.inference_mode():
+            tokens = self.model(wave)
+            frames = tokens.reshape(tokens.shape[0], rows, cols, -1).mean(dim=2).float().cpu().numpy()
+        centres = (p * np.arange(rows, dtype=np.float64) + (p - 1) / 2) * FBANK.frame_shift + FBANK.frame_length / 2
+        return frames, centres

@@ -13,6 +13,20 @@ Pipeline of the release's inference code (github.com/hanprd/LISTEN ``LISTEN_test
 2. ``AmplitudeToDB("power", top_db=80)``, clamped per clip; first 128 frames; ``(dB + 80) / 160``.
 3. the network (:mod:`impact_bench.baselines.listen_nets`), frozen, eval mode.
 
+Frames (``embed_frames``), in the sample clock of the 1-s clip (STFT frame k centred at sample k · 376):
+
+- ``listen``: the 8 × 8 patch tokens (rows = mel, ``DistillModel`` conv 16 × 16) averaged over the mel
+  rows of each time column: 8 frames, hop 16 × 376 samples = 125.33 ms, column j centred at frame 16j + 7.5;
+- ``bc-resnet-3``: the last feature map (after the head's 5 × 5 valid depthwise and 1 × 1 convs; no
+  time stride anywhere) averaged over frequency, then the head's Linear: 124 frames, hop 376 samples =
+  7.83 ms, frame t centred at spectrogram frame t + 2;
+- ``mobilevit-xxs`` / ``mobilenetv4-small``: the last feature map (4 × 4 after five stride-2 stages)
+  averaged over frequency, then the head's Linear: 4 frames, hop 32 × 376 samples = 250.67 ms, column
+  j centred at frame 32j (the receptive-field centre of k3/k5, stride-2, "same"-padded convs).
+
+Every clip embedding is the mean of its frames: the heads are global average pools followed by
+a Linear (students), or the token mean (LISTEN), and both commute with the regrouping.
+
 Weights load strictly with ``torch.load(weights_only=True)``: the release's ``Models/<name>.pth``
 are plain state dicts. (The release itself loads ``LISTEN.pth`` with ``strict=False``; its file has
 exactly the model's 31 keys, so nothing is lost by loading strictly.)
@@ -125,6 +139,52 @@ class _ListenFamilyEncoder:
     def embed(self, batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return self.model(self.spectrogram(batch)).float().cpu().numpy()
+
+    @property
+    def frame_embedding_dim(self) -> int:
+        return self.embedding_dim
+
+    @property
+    def frame_hop_ms(self) -> float:
+        return 1000.0 * FRAME_GEOMETRY[self.arch][0] * HOP / SR
+
+    def embed_frames(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 48000) → (B, F, embedding_dim) frames over time; see the module docstring."""
+        with torch.inference_mode():
+            frames = time_frames(self.arch, self.model, self.spectrogram(batch)).float().cpu().numpy()
+        step, first = FRAME_GEOMETRY[self.arch]
+        centres = (first + step * np.arange(frames.shape[1], dtype=np.float64)) * HOP  # samples
+        return frames, 1000.0 * centres / SR
+
+
+# arch: (spectrogram frames between consecutive output frames, centre of output frame 0 in spectrogram frames)
+FRAME_GEOMETRY: dict[str, tuple[int, float]] = {
+    "listen": (16, 7.5), "bc-resnet-3": (1, 2.0), "mobilevit-xxs": (32, 0.0), "mobilenetv4-small": (32, 0.0),
+}
+
+
+def time_frames(arch: str, model: torch.nn.Module, spec: torch.Tensor) -> torch.Tensor:
+    """The network's last time-resolved features averaged over frequency → (B, F, embedding_dim).
+    Spectrograms are (B, 1, mel, frame): frequency is axis 2 of every feature map."""
+    if arch == "listen":
+        tokens = model.tokens(spec)  # (B, rows · cols, D), row-major over (mel patch, frame patch)
+        cols = spec.shape[-1] // model.conv1.kernel_size[1]
+        return tokens.reshape(tokens.shape[0], -1, cols, tokens.shape[-1]).mean(dim=1)
+    if arch == "bc-resnet-3":
+        x = model.stem(spec)
+        for stage in model.stages:
+            x = stage(x)
+        fmap, linear = model.head[1](model.head[0](x)), model.head[4]  # dw 5x5 valid, 1x1 | pool, flatten | Linear
+    elif arch == "mobilevit-xxs":
+        x = model.stem(spec)
+        for stage in (model.s1, model.s2, model.s3, model.s4, model.s5):
+            x = stage(x)
+        fmap, linear = model.head[2](model.head[1](model.head[0](x))), model.head[5]  # conv, BN, SiLU | pool | Linear
+    elif arch == "mobilenetv4-small":
+        fmap, linear = model.features(spec), model.head[2]  # pool, flatten | Linear
+    else:
+        raise ValueError(f"no frame layout for {arch!r}")
+    return linear(fmap.mean(dim=2).transpose(1, 2))
 
 
 class ListenEncoder(_ListenFamilyEncoder):

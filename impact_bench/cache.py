@@ -14,14 +14,18 @@ import io
 import json
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from impact_bench.errors import DataError, ImpactBenchError
 
 if TYPE_CHECKING:  # numpy is imported where shards are read/written: default_cache_root & co. stay cheap
     import numpy as np
 
 CACHE_ENV = "IMPACT_BENCH_CACHE"
+STALE_TMP_S = 6 * 3600  # a shard write takes seconds; a temp file this old was left by a killed run
 
 
 def default_cache_root() -> Path:
@@ -33,10 +37,15 @@ def canonical_hash(obj: Any) -> str:
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """The file's sha256; an unreadable file is a DataError naming it (this is the first read of every clip)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(chunk):
+                h.update(block)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc}); check the file's permissions and the disk") \
+            from None
     return h.hexdigest()
 
 
@@ -49,16 +58,30 @@ def _umask() -> int:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Temp file + rename; the file gets the permissions an ordinary write would (0666 less the umask),
     not mkstemp's 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise WriteError(f"cannot write {path} ({exc.strerror or exc}); is the folder writable?") from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # ENOSPC, EDQUOT, EIO …: which file, how much
+            raise WriteError(f"cannot write {path} ({exc.strerror or exc}; {len(data) / 1000:.1f} kB needed)") \
+                from None
         raise
+
+
+class WriteError(ImpactBenchError):
+    """A file could not be written (disk full, quota, permissions): names the file and the size."""
 
 
 def _digest(keys: "np.ndarray", rows: "np.ndarray") -> str:
@@ -81,6 +104,17 @@ class EmbeddingCache:
             meta = self.dir / "meta.json"
             if not meta.exists():
                 atomic_write_bytes(meta, json.dumps(key_fields, indent=2, sort_keys=True, default=str).encode())
+            self._sweep_stale_temp_files()
+
+    def _sweep_stale_temp_files(self, age_s: float = STALE_TMP_S) -> None:
+        """Temp files of shard writes a kill interrupted. Only old ones: another process may be writing one now."""
+        now = time.time()
+        for tmp in self.dir.glob(".shard-*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > age_s:
+                    tmp.unlink()
+            except OSError:
+                pass  # gone already, or not ours to remove
 
     def _load(self) -> dict[str, np.ndarray]:
         if self._index is None:

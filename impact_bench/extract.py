@@ -7,6 +7,12 @@ the whole set back from the cache. Sharding therefore needs the cache.
 Per clip: suite front end (load, cut, normalise at the suite rate) → resample to the encoder's
 rate → pad/crop to the encoder's declared input limits → ``encoder.embed``. The pad/crop policy
 is returned for the results file.
+
+Near/far stereo suites (DCASE 2026, ``audio.channel_policy``): ``near``/``far`` read channel 0/1, ``mean``
+the downmix; ``both`` runs the extraction once per channel (each with its own cache key, so a later
+``near`` or ``far`` run reuses them) and concatenates the rows [near | far]. A file whose channel count
+is not the suite's ``audio.channels`` is an error naming it (decoded files only: cache hits are not
+re-read).
 """
 from __future__ import annotations
 
@@ -17,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 from tqdm import tqdm
 
 import torch
 
-from impact_bench import audio, distributed
+from impact_bench import audio, distributed, faults
 from impact_bench.cache import EmbeddingCache, canonical_hash, file_sha256
 from impact_bench.distributed import Ranks
 from impact_bench.encoders.protocol import Encoder, identity
@@ -87,15 +94,70 @@ def input_policy(encoder: Encoder, spec: AudioSpec) -> dict[str, object]:
     return {"encoder_sample_rate": encoder.sample_rate, "input_samples": length, "pad_crop": action}
 
 
+# near/far stereo (nttcslab/dcase2023_task2_baseline_ae README, "Dataset audio format"): left = near mic
+NEAR_FAR_CHANNEL: dict[str, int | None] = {"near": 0, "far": 1, "mean": None}
+CHANNEL_POLICIES = ("near", "far", "mean", "both")
+_POLICY_TEXT = {
+    "near": "near: channel 0 (left, near microphone), as the official DCASE 2026 baseline",
+    "far": "far: channel 1 (right, far microphone)",
+    "mean": "mean: mean of the near and far channels",
+    "both": "both: channel 0 (near) and channel 1 (far) embedded separately, rows concatenated [near | far]",
+}
+
+
+def read_channel(spec: AudioSpec) -> int | None:
+    """The channel index the front end decodes (None: mean downmix); ``both`` is split by :func:`channel_views`."""
+    if spec.channel_policy in NEAR_FAR_CHANNEL:
+        return NEAR_FAR_CHANNEL[spec.channel_policy]
+    return spec.channel
+
+
+def channel_views(spec: AudioSpec) -> list[AudioSpec]:
+    """One single-channel spec per embedded channel: [near, far] for ``both``, else [spec]."""
+    if spec.channel_policy != "both":
+        return [spec]
+    return [spec.model_copy(update={"channel_policy": p}) for p in ("near", "far")]
+
+
 def frontend(spec: AudioSpec) -> dict[str, object]:
-    return audio.frontend_description(spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.waveform_norm,
-                                      spec.channel)
+    desc = audio.frontend_description(spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.waveform_norm,
+                                      read_channel(spec))
+    if spec.channel_policy is not None:  # only stereo suites: the other suites' cache keys are unchanged
+        desc["channels"] = spec.channels
+        desc["channel_policy"] = _POLICY_TEXT[spec.channel_policy]
+        if spec.channel_policy == "both":
+            desc["downmix"] = "none (each channel embedded on its own)"
+    return desc
+
+
+def check_channels(path: Path, spec: AudioSpec) -> None:
+    """A DataError naming ``path`` when its channel count is not the suite's ``audio.channels``."""
+    if spec.channels is None:
+        return
+    try:
+        found = sf.info(str(path)).channels
+    except Exception:  # noqa: BLE001 — unreadable: audio.read_audio reports it, naming the file
+        return
+    if found == spec.channels:
+        return
+    if spec.channels == 2 and spec.channel_policy is not None:
+        what = "2 channels (near/far stereo: left = near microphone, right = far microphone, as DCASE 2026)"
+    elif spec.channels == 1:
+        what = ("1 channel (mono, as the DCASE 2020–2025 releases; near/far stereo recordings belong to "
+                "the dcase2026 suites)")
+    else:
+        what = f"{spec.channels} channels"
+    raise DataError(f"{path}: has {found} channel(s); this suite expects {what}")
 
 
 def load_for_encoder(path: Path, spec: AudioSpec, encoder_rate: int, length: int,
                      start: int = 0) -> tuple[np.ndarray, audio.AudioInfo]:
     """(windows, length) for the windows policy, else (length,)."""
-    clip, info = audio.load_clip(path, spec.sample_rate, spec.clip_seconds, spec.clip_policy, spec.channel, start)
+    if spec.channel_policy == "both":
+        raise ValueError("channel_policy 'both' is extracted per channel (extract.channel_views)")
+    check_channels(path, spec)
+    clip, info = audio.load_clip(path, spec.sample_rate, spec.clip_seconds, spec.clip_policy, read_channel(spec),
+                                 start)
     clip = audio.normalise(clip, spec.waveform_norm)
     clip = audio.resample(clip, spec.sample_rate, encoder_rate)
     if spec.clip_policy == "windows":
@@ -121,6 +183,8 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
             ranks: Ranks | None = None) -> Extraction:
     """Embeddings of ``clips`` in order. With ``ranks`` of a multi-process run only the main rank's
     result holds every row; the other ranks' results hold their own share."""
+    if spec.channel_policy == "both":
+        return _extract_both(encoder, clips, spec, cache_root, batch_size, progress, hashes, ranks)
     t0 = time.perf_counter()
     ranks = ranks or Ranks(0, 1, torch.device("cpu"))
     if ranks.world > 1 and cache_root is None:
@@ -167,6 +231,7 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
             cache.store(pending_keys, np.stack(pending_rows))
             pending_keys, pending_rows = [], []
         bar.update(len(idx))
+        faults.point("extract-batch")  # tests only (impact_bench/faults.py)
     bar.close()
     if pending_keys:
         cache.store(pending_keys, np.stack(pending_rows))
@@ -179,6 +244,25 @@ def extract(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Pa
         result.notices.append(f"{result.silent} silent clips (normalised to zeros, not NaN)")
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _extract_both(encoder: Encoder, clips: list[Clip], spec: AudioSpec, cache_root: Path | None, batch_size: int,
+                  progress: bool, hashes: list[str] | None, ranks: Ranks | None) -> Extraction:
+    """``both``: one extraction per channel (own cache key each), rows concatenated [near | far];
+    ``computed``/``cached`` count channel embeddings (two per clip)."""
+    hashes = hashes if hashes is not None else hash_clips(clips, progress)
+    parts = [extract(encoder, clips, view, cache_root, batch_size, progress, hashes, ranks)
+             for view in channel_views(spec)]
+    near, far = parts
+    policy = {**near.policy, "cache_key": "+".join(str(p.policy["cache_key"]) for p in parts),
+              "channel_embeddings": {"near": [near.computed, near.cached], "far": [far.computed, far.cached]},
+              "embedding_dim": 2 * encoder.embedding_dim}
+    notices = list(dict.fromkeys(near.notices + far.notices))
+    out = Extraction(np.concatenate([near.embeddings, far.embeddings], axis=1), hashes,
+                     near.cached + far.cached, near.computed + far.computed, near.seconds + far.seconds, policy,
+                     notices, near.native_rates or far.native_rates, near.channels or far.channels,
+                     near.windows or far.windows, max(near.silent, far.silent))
+    return out
 
 
 def _fill(result: Extraction, hashes: list[str], found: dict[str, np.ndarray]) -> None:

@@ -110,6 +110,7 @@ class UnitClips(_Open):
     labels: list[Annotated[int, Field(ge=0, le=1)]]                 # 0 normal / 1 anomaly
     domains: list[Optional[Annotated[int, Field(ge=0, le=1)]]]      # 0 source / 1 target / null
     scores: list[Annotated[float, Field(allow_inf_nan=False)]]     # the submission CSV's anomaly scores
+    decisions: Optional[list[Annotated[int, Field(ge=0, le=1)]]] = None  # the decision CSV's 0/1 (2021+)
 
     @model_validator(mode="after")
     def _parallel(self) -> "UnitClips":
@@ -117,7 +118,38 @@ class UnitClips(_Open):
         if not (len(self.labels) == len(self.domains) == len(self.scores) == n):
             raise ValueError(f"names, labels, domains, scores must have one entry per clip ({n}), got "
                              f"{len(self.labels)}, {len(self.domains)}, {len(self.scores)}")
+        if self.decisions is not None and len(self.decisions) != n:
+            raise ValueError(f"decisions must have one entry per clip ({n}), got {len(self.decisions)}")
         return self
+
+
+class DomainMetrics(_Open):
+    """1.2 (optional): ASDKit's domain AUCs of one section or total (anomaly/extra_metrics.py); not official."""
+    s_auc: Optional[Score] = None
+    s_pauc: Optional[Score] = None
+    t_auc: Optional[Score] = None
+    t_pauc: Optional[Score] = None
+    mix_auc: Optional[Score] = None
+    mix_pauc: Optional[Score] = None
+    smix_auc: Optional[Score] = None
+    tmix_auc: Optional[Score] = None
+
+
+class ExtraMetrics(_Open):
+    """1.2 (optional): ``sets.<set>.extra_metrics`` — per machine type ``{sections: {…: DomainMetrics},
+    total: DomainMetrics}``, and the set's total."""
+    official: Literal[False] = False
+    total: DomainMetrics
+    machines: dict[str, Any] = {}
+
+
+class PooledEvaluation(_Open):
+    """1.2 (optional): ``sets.<set>.pooled`` — one machine-agnostic detector over the set; not official."""
+    official: Literal[False] = False
+    auc: Score
+    pauc: Score
+    rule_score: Optional[Score] = None
+    domain_metrics: Optional[DomainMetrics] = None
 
 
 class AnomalySet(_Open):
@@ -125,6 +157,9 @@ class AnomalySet(_Open):
     official_score: Optional[Score] = None
     machines: dict[str, Any] = {}
     clips: Optional[dict[str, dict[str, UnitClips]]] = None  # 1.2 (optional): machine → unit → per-clip data
+    extra_metrics: Optional[ExtraMetrics] = None  # 1.2 (optional): ASDKit s/t/mix AUCs (not the official score)
+    pooled: Optional[PooledEvaluation] = None     # 1.2 (optional): pooled, machine-agnostic evaluation
+    supplementary: Optional[dict[str, Any]] = None  # 1.2 (optional): what --supplementary used, per unit
 
 
 class AnomalyResults(_Header):

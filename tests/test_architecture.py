@@ -10,11 +10,11 @@ import impact_bench
 ROOT = Path(impact_bench.__file__).resolve().parent
 # lowest first; a module may import its own layer and those below it, never one above
 LAYERS = [
-    {"errors", "registry", "cache", "distributed", "audio", "features", "kaldi", "checkpoints", "metrics",
-     "plots", "results_models", "task_files", "published", "stats"},
+    {"errors", "faults", "audio_notices", "registry", "cache", "distributed", "audio", "features", "kaldi",
+     "checkpoints", "metrics", "plots", "results_models", "task_files", "published", "stats"},
     {"suites", "reference", "weights", "encoders", "baselines", "impact", "synth", "anomaly", "probe", "listen_head",
-     "extract", "results"},
-    {"readers", "listen_reproduce", "compare"},
+     "extract", "results", "datasets"},
+    {"readers", "listen_reproduce", "compare", "hear"},
     {"pipeline", "runner"},
     {"leaderboards"},
     {"cli", "__init__", "__main__"},

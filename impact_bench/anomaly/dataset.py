@@ -1,9 +1,12 @@
 """Readers of the anomaly suites' release layouts → one flat list of :class:`AsdClip`.
 
-- DCASE Task 2 (2020–2025): ``<root>/{dev_data,eval_data}/[raw/]<machine>/…`` — the folders the
+- DCASE Task 2 (2020–2026): ``<root>/{dev_data,eval_data}/[raw/]<machine>/…`` — the folders the
   official zips unpack to (dev, additional training = eval train, eval test), file names parsed by
   :mod:`dcase_layout`. 2025 machines may carry a ``supplemental/`` folder (clean machine / noise-only
-  recordings, DCASE 2025 report §1); it is listed, never fitted on by default.
+  recordings, DCASE 2025 report §1); it is listed, never fitted on by default. 2026 files are near/far
+  stereo (same names as 2025); the channel policy is the front end's (``extract``), not the reader's.
+  A machine folder holding ``train/`` only (the additional training data before the eval test set is
+  published — DCASE 2026 at the time of writing) is skipped with a notice, not an error.
 - MIMII: ``<root>/<snr>/<machine>/id_XX/{normal,abnormal}/*.wav``; SNR folders as the zips are named
   (``-6_dB``) or as the official baseline extracts them (``min6dB``, ``0dB``, ``6dB``).
 - DINOS anomaly tasks: ``DINOS_Downstreams_{train,test}/{Yornew_anomaly,ColdSpray_anomaly}/<class>/``;
@@ -107,6 +110,11 @@ def scan_dcase(root: Path, year: int, sets: tuple[str, ...], machines: dict[str,
             index.notices.append(f"{set_name}: machine types {missing} not found under {folder}; scores cover the rest")
             index.subset = True
         for d in dirs:
+            if (d / "train").is_dir() and not any((d / t).is_dir() for t in ("test", "source_test", "target_test")):
+                index.notices.append(f"{set_name}/{d.name}: training clips only (no test/ folder: the test "
+                                     f"clips are not published or not unpacked yet); not scored")
+                index.subset = True
+                continue
             full = _correspondence(root, set_name, d)
             hidden = 0
             for c in scan_machine(year, d):

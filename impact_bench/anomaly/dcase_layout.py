@@ -1,4 +1,4 @@
-"""DCASE Task 2 file names and folder layouts, 2020–2025, parsed by regex — never by assumed index
+"""DCASE Task 2 file names and folder layouts, 2020–2026, parsed by regex — never by assumed index
 ranges (2024 mixes 0- and 1-based numbering: the DCASE 2024 README and nttcslab/dcase2024_task2_evaluator).
 
 | year | train | dev test | eval test |
@@ -6,6 +6,9 @@ ranges (2024 mixes 0- and 1-based numbering: the DCASE 2024 README and nttcslab/
 | 2020 | ``normal_id_XX_########.wav`` | ``{normal,anomaly}_id_XX_########.wav`` | ``id_XX_########.wav`` |
 | 2021 | ``section_XX_{source,target}_train_normal_NNNN_<attr>.wav`` | ``{source,target}_test/section_XX_{source,target}_test_{normal,anomaly}_NNNN.wav`` | ``{source,target}_test/section_XX_{source,target}_test_NNNN.wav`` |
 | 2022+ | as 2021 | ``test/section_XX_{source,target}_test_{normal,anomaly}_NNNN_<attr>.wav`` | ``test/section_XX_NNNN.wav`` |
+
+2026 keeps the 2025 names (nttcslab/dcase2023_task2_baseline_ae README, 2026 layout; its eval test set was
+not published when this was written, so its names are assumed to follow 2022–2025).
 
 Attributes are the opaque suffix after the index (``noAttribute`` where 2024 hid them); the
 ``attributes_XX.csv`` files give their structure.

@@ -169,3 +169,48 @@ def combined_score(year: int, sets: dict[str, Any]) -> float | None:
         return None
     a, b = set_score(year, dev), set_score(year, ev)
     return (a + b) / 2 if year == 2020 else hmean([a, b])
+
+
+# --- beyond the official figures: ASDKit's domain metrics (not the official score) ---
+# TakuyaFujimura/dcase-asd-toolkit, asdkit/utils/dcase_utils/dcase_idx.py (get_domain_idx) and
+# asdkit/utils/asdkit_utils/evaluate.py (dcase_auc, get_auc_type_list_domain_auc): per section,
+#   s_*  = source clips only (source normals vs source anomalies),   t_* likewise for the target domain,
+#   mix_* = every clip of the section,   smix_auc = source normals + ALL anomalies (= the official AUC-source),
+#   tmix_auc = target normals + ALL anomalies (= the official AUC-target); pAUC with max_fpr = 0.1.
+DOMAIN_MASKS = {
+    "s": lambda y, d: d == SOURCE,
+    "t": lambda y, d: d == TARGET,
+    "mix": lambda y, d: np.ones(len(y), dtype=bool),
+    "smix": lambda y, d: (d == SOURCE) | (y != 0),
+    "tmix": lambda y, d: (d == TARGET) | (y != 0),
+}
+DOMAIN_METRICS = ("s_auc", "s_pauc", "t_auc", "t_pauc", "mix_auc", "mix_pauc", "smix_auc", "tmix_auc")
+
+
+def domain_metrics(y: np.ndarray, domain: np.ndarray | None, s: np.ndarray) -> dict[str, float]:
+    """ASDKit's s/t/mix/smix/tmix AUCs of one section (``domain``: 0 source, 1 target, −1 or None unknown).
+
+    As ASDKit lists them: s_* when the section has source clips, t_* when it has target clips, smix/tmix
+    when it has both, mix_* always; a metric whose clips lack normals or anomalies is left out."""
+    y, s = np.asarray(y), np.asarray(s, dtype=np.float64)
+    d = np.full(len(y), -1) if domain is None else np.asarray(domain)
+    has = {"s": bool((d == SOURCE).any()), "t": bool((d == TARGET).any())}
+    wanted = ["mix_auc", "mix_pauc"]
+    wanted += [f"{k}_{a}" for k in ("s", "t") if has[k] for a in ("auc", "pauc")]
+    if has["s"] and has["t"]:
+        wanted += ["smix_auc", "tmix_auc"]
+    out: dict[str, float] = {}
+    for name in DOMAIN_METRICS:
+        if name not in wanted:
+            continue
+        kind, what = name.rsplit("_", 1)
+        sel = DOMAIN_MASKS[kind](y, d)
+        if len(np.unique(y[sel])) != 2:
+            continue
+        out[name] = float(roc_auc_score(y[sel], s[sel], max_fpr=MAX_FPR if what == "pauc" else None))
+    return out
+
+
+def aggregate(values: Sequence[float], rule: str) -> float:
+    """ASDKit's totals: harmonic mean (``rule="hmean"``, 2021+) or arithmetic mean (``"mean"``, 2020)."""
+    return hmean(values) if rule == "hmean" else float(np.mean(values))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from impact_bench.anomaly import metrics as m
+from impact_bench.anomaly import supplementary as sx
 from impact_bench.anomaly.backends import BackendConfig, score_section
 from impact_bench.anomaly.dataset import AsdClip
 from impact_bench.anomaly.evaluator import TruthUnit, score_submission
@@ -39,9 +40,62 @@ def check_bank(clips: list[AsdClip], idx: list[int], what: str) -> None:
         raise AssertionError(f"{what}: non-training or non-normal clips in a training bank: {bad[:3]}")
 
 
+def _score_members(spec: AnomalySuiteSpec, cfg: BackendConfig, clips: list[AsdClip], x: np.ndarray,
+                   train: list[int], test: list[int], supp: list[int], supplementary: str, what: str
+                   ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """(test scores, training-clip scores, what the supplementary mode used) of one detector problem."""
+    check_bank(clips, train, what)
+    bank = list(train)
+    used: dict[str, Any] = {}
+    if supplementary == "bank":
+        extra = sx.bank_clips(clips, supp)
+        bank += extra
+        used["clean_in_bank"] = len(extra)
+    domain = None
+    if spec.protocol.domains == "min":
+        domain = np.array([clips[i].domain == "target" for i in bank], dtype=int)  # clean clips: source unless named
+        for d, name in ((0, "source"), (1, "target")):
+            if not (domain[:len(train)] == d).any():
+                raise DataError(f"{what}: no {name}-domain training clips; the source/target min rule needs "
+                                f"both (suite protocol.domains: pooled scores with one detector)")
+    s_test, s_bank = score_section(cfg, x[bank], x[test], domain, what)
+    s_train = s_bank[:len(train)]  # the threshold comes from the real training clips only
+    if supplementary == "noise-norm":
+        noise = sx.noise_clips(clips, supp)
+        used["noise_clips"] = len(noise)
+        if noise:
+            d_test = sx.noise_distances(x[noise], x[test], cfg.metric, cfg.chunk)
+            d_train = sx.noise_distances(x[noise], x[train], cfg.metric, cfg.chunk)
+            s_test, s_train, used["noise_fit"] = sx.noise_normalise(s_test, s_train, d_test, d_train)
+    return s_test, s_train, used
+
+
+def _split_units(year: int | None, clips: list[AsdClip], test: list[int], s_test: np.ndarray,
+                 decisions: np.ndarray, what: str) -> dict[Unit, tuple[list[str], np.ndarray, np.ndarray]]:
+    """Test scores of one detector problem, per unit of the submission files."""
+    units: dict[Unit, tuple[list[str], np.ndarray, np.ndarray]] = {}
+    keys: dict[Unit, list[int]] = defaultdict(list)
+    for k, i in enumerate(test):
+        c = clips[i]
+        keys[Unit(c.machine, c.unit, c.domain if year == 2021 else None)].append(k)
+    if year == 2021:  # one detector per section, files per (section, domain)
+        for machine, unit in dict.fromkeys((u.machine, u.section) for u in keys):
+            for dom in ("source", "target"):
+                if Unit(machine, unit, dom) not in keys:
+                    raise DataError(f"{what}: no {dom}_test clips of {machine}/{unit} "
+                                    f"(2021 scores each domain's test folder)")
+    for u, sel in keys.items():
+        units[u] = ([clips[test[k]].name for k in sel], s_test[sel], decisions[sel])
+    return units
+
+
 def score_set(spec: AnomalySuiteSpec, cfg: BackendConfig, clips: list[AsdClip], x: np.ndarray,
-              set_name: str) -> dict[Unit, tuple[list[str], np.ndarray, np.ndarray]]:
-    """Per unit of ``set_name``: (test file names, anomaly scores, 0/1 decisions). Labels unused."""
+              set_name: str, supplementary: str = "ignore", report: dict[str, Any] | None = None
+              ) -> dict[Unit, tuple[list[str], np.ndarray, np.ndarray]]:
+    """Per unit of ``set_name``: (test file names, anomaly scores, 0/1 decisions). Labels unused.
+
+    ``supplementary`` (``supplementary.MODES``) uses the set's ``supplemental`` clips (present in
+    ``clips`` only when the run asked for them); what each unit used is written into ``report``."""
     p, year = spec.protocol, spec.data.year
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, c in enumerate(clips):
@@ -52,29 +106,32 @@ def score_set(spec: AnomalySuiteSpec, cfg: BackendConfig, clips: list[AsdClip], 
         what = f"{set_name}/{machine}/{unit}"
         train = [i for i in members if clips[i].split == "train"]
         test = [i for i in members if clips[i].split == "test"]
+        supp = [i for i in members if clips[i].split == sx.SPLIT]
         if not train or not test:
             raise DataError(f"{what}: needs training and test clips (found {len(train)} and {len(test)})")
-        check_bank(clips, train, what)
-        domain = None
-        if p.domains == "min":
-            domain = np.array([clips[i].domain == "target" for i in train], dtype=int)
-            for d, name in ((0, "source"), (1, "target")):
-                if not (domain == d).any():
-                    raise DataError(f"{what}: no {name}-domain training clips; the source/target min rule needs "
-                                    f"both (suite protocol.domains: pooled scores with one detector)")
-        s_test, s_train = score_section(cfg, x[train], x[test], domain, what)
+        s_test, s_train, used = _score_members(spec, cfg, clips, x, train, test, supp, supplementary, what)
+        if report is not None and supplementary != "ignore":
+            report.setdefault(machine, {})[unit] = used
         thr = (m.gamma_threshold if p.threshold == "gamma" else m.percentile_threshold)(s_train, p.threshold_q)
-        decisions = (s_test > thr).astype(int)
-        names = [clips[i].name for i in test]
-        if year == 2021:  # one detector per section, files per (section, domain)
-            for dom in ("source", "target"):
-                sel = [k for k, i in enumerate(test) if clips[i].domain == dom]
-                if not sel:
-                    raise DataError(f"{what}: no {dom}_test clips (2021 scores each domain's test folder)")
-                units[Unit(machine, unit, dom)] = ([names[k] for k in sel], s_test[sel], decisions[sel])
-        else:
-            units[Unit(machine, unit)] = (names, s_test, decisions)
+        units.update(_split_units(year, clips, test, s_test, (s_test > thr).astype(int), what))
     return units
+
+
+def score_pooled(spec: AnomalySuiteSpec, cfg: BackendConfig, clips: list[AsdClip], x: np.ndarray, set_name: str,
+                 supplementary: str = "ignore") -> dict[Unit, tuple[list[str], np.ndarray, None]]:
+    """The pooled, machine-agnostic detector (arXiv 2602.16253): the training clips of every machine type
+    and section of the set form one bank (per domain under the min rule), every test clip is scored
+    against it without its machine identity; the scores come back per unit only for evaluation."""
+    members = [i for i, c in enumerate(clips) if c.set == set_name]
+    train = [i for i in members if clips[i].split == "train"]
+    test = [i for i in members if clips[i].split == "test"]
+    supp = [i for i in members if clips[i].split == sx.SPLIT]
+    what = f"{set_name} (pooled over {len({clips[i].machine for i in members})} machine types)"
+    if not train or not test:
+        raise DataError(f"{what}: needs training and test clips (found {len(train)} and {len(test)})")
+    s_test, _, _ = _score_members(spec, cfg, clips, x, train, test, supp, supplementary, what)
+    units = _split_units(spec.data.year, clips, test, s_test, np.zeros(len(test), dtype=int), what)
+    return {u: (names, scores, None) for u, (names, scores, _) in units.items()}
 
 
 def truths_from_names(clips: list[AsdClip], set_name: str, year: int | None) -> list[TruthUnit]:

@@ -26,7 +26,7 @@ from impact_bench.errors import DataError, ResultsError
 if TYPE_CHECKING:  # annotations only; YEARS/check_year are imported by the CLI's argument parser
     import numpy as np
 
-YEARS = (2020, 2021, 2022, 2023, 2024, 2025)
+YEARS = (2020, 2021, 2022, 2023, 2024, 2025, 2026)
 
 
 @dataclass(frozen=True)

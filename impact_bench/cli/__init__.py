@@ -20,7 +20,7 @@ from impact_bench.errors import ImpactBenchError
 
 # subcommand modules under impact_bench.cli, in the order `--help` lists them
 COMMANDS = ("run", "train", "demo", "data", "listing", "check_encoder", "embed", "leaderboard", "evaluate_dcase",
-            "weights", "reproduce", "compare")
+            "weights", "reproduce", "compare", "select_backend", "card")
 
 
 def command_modules() -> list[ModuleType]:

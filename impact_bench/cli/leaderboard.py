@@ -17,7 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="multiple-comparison adjustment of the tie groups: holm (default) or fdr_bh "
                         "(Benjamini-Hochberg)")
     p.add_argument("--ci", action="store_true",
-                   help="classification cells: mean [95 %% cluster-bootstrap interval over clips] instead of ± std")
+                   help="classification cells: mean [95 %% two-level cluster-bootstrap interval] instead of ± std")
+    p.add_argument("--zero-shot-only", action="store_true",
+                   help="leave out results (and published columns) whose encoder saw the suite's source recordings "
+                        "according to its model card (`impact-bench card ENCODER`); they are marked † otherwise")
     p.set_defaults(func=main)
 
 
@@ -48,6 +51,6 @@ def main(args: argparse.Namespace) -> int:
 
     check_output(args.out, args.results, args.overwrite)
     out = build(args.results, args.out, latex=args.format == "latex", figures=not args.no_figures,
-                ci=args.ci, correction=args.correction)
+                ci=args.ci, correction=args.correction, zero_shot_only=args.zero_shot_only)
     print(f"wrote {out}")
     return 0

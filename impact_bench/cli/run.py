@@ -61,11 +61,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="official evaluator folder with the eval labels (2021+: ground_truth_data/ …; 2020: "
                         "eval_data_list.csv). Without it eval scores are written but not evaluated")
     a.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="override the suite's back end, repeatable: name=knn|kmeans|lof|gmm, k=1, "
-                        "metric=cosine|euclidean, normalise=none|train-loo|test-z (test-z is transductive), "
-                        "n_clusters=16, n_components=2")
+                   help="override the suite's back end, repeatable: name=knn|kmeans|lof|gmm|mahalanobis|"
+                        "knn-kmeans|knn-smote|knn-rescale|local-density, k=1, metric=cosine|euclidean, "
+                        "normalise=none|train-loo|test-z (test-z is transductive), n_clusters=16 (kmeans, "
+                        "knn-kmeans), n_components=2 (gmm), cov=ledoit-wolf|empirical|oas (mahalanobis), "
+                        "smote_ratio=0.2, smote_neighbors=2 (knn-smote), k_ref=4|1 (knn-rescale|local-density), "
+                        "density=ratio|difference (local-density); see docs/anomaly.md, Back ends")
+    a.add_argument("--backend-from", type=Path, metavar="FILE",
+                   help="apply the back end chosen on the dev set by `impact-bench select-backend` (its "
+                        "selection file; --backend-opt still overrides). Results record protocol.first_shot; "
+                        "DCASE 2023-2026 runs whose back end was neither so selected nor the suite default are "
+                        "marked [not first-shot] on leaderboards")
+    a.add_argument("--channel", choices=["near", "far", "mean", "both"], default=None,
+                   help="near/far stereo suites only (dcase2026, dcase2026-synth): near = left channel, the near "
+                        "microphone (default, as the official baseline); far = right channel; mean = their mean; "
+                        "both = each channel embedded, concatenated (2x dim). Non-default runs are labelled "
+                        "<encoder>+<channel>")
     a.add_argument("--machines", nargs="+", default=[], metavar="TYPE",
                    help="score only these machine types (results marked as a subset)")
+    a.add_argument("--supplementary", choices=["ignore", "bank", "noise-norm"], default=None,
+                   help="DCASE 2025 only: use the <machine>/supplemental/ recordings. ignore (default): not used; "
+                        "bank: clean machine recordings join the source-domain bank; noise-norm: each score minus "
+                        "its fit on the clip's distance to the nearest noise-only clip (docs/anomaly.md). Results "
+                        "are marked and kept apart on leaderboards")
     a.add_argument("--toy2022", choices=["evaluator", "attributes"], default=None,
                    help="DCASE 2022 eval ToyCar/ToyTrain ground truth: the evaluator's files (official ranking, "
                         "default) or its later attribute files (see docs/anomaly.md)")
@@ -73,6 +91,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, help="embedding cache (default: $IMPACT_BENCH_CACHE or ~/.cache/impact-bench)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results file of a different run")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse suspect audio (truncated WAV, clips under half the suite's clip length, mixed sample "
+                        "rates, multichannel files downmixed, 8-bit or mixed sample formats, the same audio in train "
+                        "and test) instead of listing it as notices; see docs/reliability.md")
     p.add_argument("--tasks-dir", action="append", default=[], help="extra folder of suite .yaml files")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=main)
@@ -88,7 +110,8 @@ def main(args: argparse.Namespace) -> int:
         class_map=args.class_map, device=args.device, batch_size=args.batch_size,
         cache_dir=args.cache_dir and args.cache_dir / "embeddings", use_cache=not args.no_cache,
         overwrite=args.overwrite, autoload_plugins=not args.no_plugins, progress=not args.quiet,
-        tasks_dirs=tuple(args.tasks_dir), label=args.label, ground_truth=args.ground_truth,
-        backend=parse_options(args.backend_opt), toy2022=args.toy2022, machines=tuple(args.machines))
+        tasks_dirs=tuple(args.tasks_dir), label=args.label, strict=args.strict, ground_truth=args.ground_truth,
+        backend=parse_options(args.backend_opt), toy2022=args.toy2022, machines=tuple(args.machines),
+        backend_from=args.backend_from, channel=args.channel, supplementary=args.supplementary)
     run(req)
     return 0

@@ -16,6 +16,11 @@ or, one test per check (like scikit-learn's ``parametrize_with_checks``)::
         result = run_check(check, encoder)
         assert result.passed, result.message
 
+The ``frames-*`` checks test the optional frame-level embeddings (``embed_frames``, see
+``impact_bench.encoders.protocol``): shapes and dtypes, timestamps (spacing, within the clip, prefix-
+consistent across clip lengths), determinism, batch independence. An encoder without ``embed_frames``
+gets them as skipped (``Check.skipped``), which counts as passed.
+
 ``encoders`` may also be names (strings) that the test turns into encoders itself, e.g. through a
 session-scoped fixture that builds each one once (``tests/test_conformance.py`` does this for every
 built-in encoder).
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
-from impact_bench.encoders.protocol import PROTOCOL_ATTRIBUTES, Encoder, missing_attributes
+from impact_bench.encoders.protocol import FRAME_ATTRIBUTES, PROTOCOL_ATTRIBUTES, Encoder, has_frames, missing_attributes
 
 if TYPE_CHECKING:
     import pytest
@@ -40,6 +45,7 @@ class Check:
     name: str
     passed: bool
     message: str
+    skipped: bool = False  # an optional member (embed_frames) is absent: nothing to check, counts as passed
 
 
 def _signals(enc: Encoder, seconds: float = 1.0) -> np.ndarray:
@@ -156,9 +162,110 @@ def check_no_side_effects(enc: Encoder) -> Check:
     return Check("no-side-effects", not problems, "; ".join(problems) or "global RNG state and input untouched")
 
 
+# --- optional frame-level embeddings (protocol.py: embed_frames, frame_embedding_dim, frame_hop_ms) ---
+
+def _skip(name: str) -> Check:
+    return Check(name, True, "no embed_frames (optional): skipped", skipped=True)
+
+
+def _frames(enc: Encoder, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """embed_frames(x), with the return type checked (a clear AssertionError, never an IndexError)."""
+    out = enc.embed_frames(x)  # type: ignore[attr-defined]
+    if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(a, np.ndarray) for a in out)):
+        raise AssertionError(f"embed_frames returned {type(out).__name__}, expected a tuple of two numpy arrays "
+                             "(frames (B, F, D), timestamps (F,))")
+    return out
+
+
+def _frame_lengths(enc: Encoder) -> list[int]:
+    """Clip lengths (samples) the harness may pass: the minimum, 1 s and 2.5 s where allowed."""
+    sr = enc.sample_rate
+    lo = int(math.ceil(enc.min_input_seconds * sr))
+    hi = None if enc.max_input_seconds is None else int(enc.max_input_seconds * sr)
+    return sorted({min(max(n, lo), hi) if hi is not None else max(n, lo) for n in (lo, sr, int(2.5 * sr))})
+
+
+def check_frames_shapes(enc: Encoder) -> Check:
+    if not has_frames(enc):
+        return _skip("frames-shapes")
+    missing = [a for a in FRAME_ATTRIBUTES if not hasattr(enc, a)]
+    if missing:
+        return Check("frames-shapes", False, f"embed_frames needs the attributes {list(FRAME_ATTRIBUTES)}; missing {missing}")
+    dim, hop = getattr(enc, "frame_embedding_dim"), getattr(enc, "frame_hop_ms")
+    if not isinstance(dim, int) or dim <= 0 or not isinstance(hop, (int, float)) or not hop > 0:
+        return Check("frames-shapes", False, f"frame_embedding_dim must be a positive int and frame_hop_ms a positive "
+                                             f"number, got {dim!r} and {hop!r}")
+    x = _signals(enc)
+    frames, ts = _frames(enc, x)
+    problems = []
+    if frames.ndim != 3 or frames.shape[0] != 3 or frames.shape[2] != dim:
+        problems.append(f"frames have shape {frames.shape}, expected (3, F, {dim})")
+    elif frames.shape[1] < 1:
+        problems.append(f"no frame for a {x.shape[1] / enc.sample_rate:g}-s clip")
+    if frames.dtype != np.float32:
+        problems.append(f"frames dtype {frames.dtype}, expected float32")
+    if ts.dtype != np.float64 or ts.shape != frames.shape[1:2]:
+        problems.append(f"timestamps {ts.dtype} {ts.shape}, expected float64 ({frames.shape[1] if frames.ndim == 3 else 'F'},)")
+    if not np.isfinite(frames).all():
+        problems.append("NaN/Inf in frames of noise, tone or silence")
+    return Check("frames-shapes", not problems, "; ".join(problems) or f"(3, T) → frames (3, {frames.shape[1]}, {dim}) "
+                 f"float32, timestamps ({frames.shape[1]},) float64")
+
+
+def check_frames_timestamps(enc: Encoder) -> Check:
+    """At every clip length the harness may pass: timestamps strictly increasing by frame_hop_ms, within the clip,
+    a shorter clip's a prefix of a longer one's."""
+    if not has_frames(enc):
+        return _skip("frames-timestamps")
+    hop = float(getattr(enc, "frame_hop_ms"))
+    rng = np.random.default_rng(11)
+    previous: np.ndarray | None = None
+    counts = []
+    for n in _frame_lengths(enc):
+        frames, ts = _frames(enc, rng.standard_normal((1, n)).astype(np.float32) * 0.1)
+        duration = 1000.0 * n / enc.sample_rate
+        counts.append(f"{n / enc.sample_rate:g} s: {len(ts)}")
+        if frames.shape[1] != len(ts):
+            return Check("frames-timestamps", False, f"{n}-sample clip: {frames.shape[1]} frames but {len(ts)} timestamps")
+        if len(ts) and (ts[0] < 0 or ts[-1] > duration + 1e-6):
+            return Check("frames-timestamps", False, f"{n}-sample clip ({duration:g} ms): timestamps span "
+                                                     f"{ts[0]:g}–{ts[-1]:g} ms, outside the clip")
+        if len(ts) > 1 and not np.allclose(np.diff(ts), hop, rtol=1e-9, atol=1e-6):
+            return Check("frames-timestamps", False, f"timestamp spacing {np.unique(np.round(np.diff(ts), 6))[:4]} ms, "
+                                                     f"expected frame_hop_ms = {hop:g}")
+        if previous is not None and not np.allclose(ts[:len(previous)], previous, rtol=0, atol=1e-6):
+            return Check("frames-timestamps", False, "a shorter clip's timestamps are not a prefix of a longer one's")
+        previous = ts
+    return Check("frames-timestamps", True, f"spaced {hop:g} ms, within the clip; frames per length: {', '.join(counts)}")
+
+
+def check_frames_deterministic(enc: Encoder) -> Check:
+    if not has_frames(enc):
+        return _skip("frames-deterministic")
+    x = _signals(enc)
+    before = x.copy()
+    (a, ta), (b, tb) = _frames(enc, x), _frames(enc, x)
+    if not np.array_equal(x, before):
+        return Check("frames-deterministic", False, "embed_frames modified its input array in place")
+    ok, err = _close(a, b, rtol=1e-6) if a.shape == b.shape else (False, float("inf"))
+    ok = ok and np.array_equal(ta, tb)
+    return Check("frames-deterministic", ok, "repeat calls agree" if ok else f"two calls differ (max rel. error {err:.2e})")
+
+
+def check_frames_batch_invariance(enc: Encoder) -> Check:
+    if not has_frames(enc):
+        return _skip("frames-batch-invariance")
+    x = _signals(enc)
+    batched, _ = _frames(enc, x)
+    single = np.concatenate([_frames(enc, x[i:i + 1])[0] for i in range(len(x))])
+    ok, err = _close(batched, single) if batched.shape == single.shape else (False, float("inf"))
+    return Check("frames-batch-invariance", ok, f"batched vs one-by-one max rel. error {err:.2e} (tolerance 1e-4)")
+
+
 CHECKS: tuple[Callable[[Encoder], Check], ...] = (
     check_attributes, check_shapes, check_finite, check_deterministic, check_batch_invariance,
     check_min_length, check_sample_rate, check_no_side_effects,
+    check_frames_shapes, check_frames_timestamps, check_frames_deterministic, check_frames_batch_invariance,
 )
 
 

@@ -10,6 +10,23 @@ encoders: ``eval()`` and ``torch.inference_mode()``).
 Optional attributes the harness records when present: ``config`` (dict of settings that change
 the embedding), ``checkpoint_sha256``, ``licence`` (the older spelling ``license`` is read too).
 A built-in encoder's licence comes from its card (``impact_bench.encoders.cards``).
+
+Optional frame-level embeddings (what HEAR's timestamp embeddings and event-level tasks need; not part
+of the required members below, checked by ``impact-bench check-encoder`` when present)::
+
+    frame_embedding_dim: int   # D of each frame (may differ from embedding_dim, e.g. logmel-stats)
+    frame_hop_ms: float        # spacing of the frame timestamps
+    def embed_frames(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+``embed_frames`` takes the same (B, T) float32 input as ``embed`` and returns frames (B, F, D) float32
+and timestamps (F,) float64: the centre, in ms from the clip's first sample, of each frame's receptive
+field along time; strictly increasing by ``frame_hop_ms``, within [0, T / sample_rate × 1000] (frames
+centred beyond the clip are dropped, so F may be 0 for a very short clip); F depends on T only. The
+rules of ``embed`` hold: deterministic, batch-independent, no side effects.
+
+A shorter clip's timestamps are a prefix of a longer one's (a frame's position never depends on the
+clip length). :data:`FRAME_ATTRIBUTES` lists these members; :func:`has_frames` tells whether an
+encoder offers them. ``docs/encoders.md`` ("Frame-level embeddings") gives each built-in's hop.
 """
 from __future__ import annotations
 
@@ -39,6 +56,9 @@ PROTOCOL_ATTRIBUTES: tuple[str, ...] = (
     *(name for name, value in vars(Encoder).items() if callable(value) and not name.startswith("_")),
 )
 
+# The optional frame-level members (see the module docstring); all three or none.
+FRAME_ATTRIBUTES: tuple[str, ...] = ("embed_frames", "frame_embedding_dim", "frame_hop_ms")
+
 # describe() keys that say nothing about the numbers (kept out of cache keys and run fingerprints)
 LICENCE_KEYS = ("licence", "license")
 
@@ -46,6 +66,11 @@ LICENCE_KEYS = ("licence", "license")
 def missing_attributes(obj: object) -> list[str]:
     """The members of the contract that ``obj`` lacks."""
     return [name for name in PROTOCOL_ATTRIBUTES if not hasattr(obj, name)]
+
+
+def has_frames(obj: object) -> bool:
+    """Whether ``obj`` offers frame-level embeddings (a callable ``embed_frames``)."""
+    return callable(getattr(obj, "embed_frames", None))
 
 
 def describe(encoder: Encoder) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 import impact_bench
-from impact_bench import distributed
+from impact_bench import distributed, faults
 from impact_bench.errors import ImpactBenchError
 from impact_bench.impact import checkpoint as ckpt
 from impact_bench.impact.config import ImpactConfig
@@ -176,6 +176,7 @@ def train(req: TrainRequest) -> Path:
         if rank == 0:
             ckpt.write_atomic(last, _payload(req, cfg, student, teacher, optim, scaler, epoch, done, step, world,
                                              precision))
+            faults.point("checkpoint-save")  # tests only (impact_bench/faults.py)
         if req.max_steps is not None and step >= req.max_steps:
             break
     bar.close()

@@ -20,6 +20,9 @@ from tabulate import tabulate  # noqa: E402
 
 from impact_bench.anomaly.metrics import combined_score, machine_score, set_score  # noqa: E402
 from impact_bench.anomaly.reference import reference_rows, rows_from  # noqa: E402
+from impact_bench.leaderboards.anomaly_extra import (extra_table, group_note, group_title,  # noqa: E402
+                                                     supplementary_mode)
+from impact_bench.leaderboards.anomaly_ranks import rank_lines  # noqa: E402
 from impact_bench.leaderboards.common import bold_best as _bold_best, runs_lines, slug as _slug  # noqa: E402
 from impact_bench.errors import RegistryError  # noqa: E402
 from impact_bench.suites.catalog import get_suite  # noqa: E402
@@ -142,15 +145,23 @@ def roc_figure(path: Path, machine: str, curves: dict[str, dict[str, list[float]
     plt.close(fig)
 
 
+def first_shot_mark(res: dict[str, Any]) -> str:
+    """The label mark of a DCASE 2023+ run whose back end was not selected on dev (``protocol.first_shot``)."""
+    fs = (res.get("protocol") or {}).get("first_shot") or {}
+    return " [not first-shot]" if fs.get("applies") and fs.get("clean") is False else ""
+
+
 def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool = True) -> list[str]:
     """Markdown lines for every anomaly suite group; ``members`` are (column label, results)."""
-    groups: dict[tuple[str, str, bool], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for label, res in members:
+    groups: dict[tuple[str, str, bool, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for label, res in members:  # runs that used supplementary recordings form their own group
         s = res["suite"]
-        groups[(s["comparable_to"], s["version"], s["synthetic"])].append((label, res))
+        groups[(s["comparable_to"], s["version"], s["synthetic"], supplementary_mode(res))].append(
+            (label + first_shot_mark(res), res))
     fig_dir = out.parent / f"{out.stem}_figures"
     lines: list[str] = []
-    for (comparable, version, synthetic), runs in sorted(groups.items()):
+    for (comparable, version, synthetic, supp), runs in sorted(groups.items(),
+                                                              key=lambda g: (g[0][:3], g[0][3] != "ignore", g[0][3])):
         first = runs[0][1]
         kind = "SYNTHETIC data — not comparable with published numbers" if synthetic else "real data"
         if first["protocol"].get("scheme") == "supervised":
@@ -159,12 +170,16 @@ def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool
             continue
         fields = _fields(first)
         head = {"auc_source": "AUC-s", "auc_target": "AUC-t", "pauc": "pAUC", "auc": "AUC", "best_f1": "best-F1"}
-        lines += [f"## Anomaly suite `{comparable}` v{version} ({kind})", "",
+        lines += [f"## Anomaly suite `{comparable}` v{version} ({kind}){group_title(supp)}", ""] + group_note(supp) + [
                   f"Cells: {' / '.join(head[f] for f in fields)} (official evaluator rules, "
                   f"{'mean over sections' if first['suite']['layout'] == 'dcase' else 'per unit'}); "
                   "last row: the official score (harmonic mean) or mean(AUC, pAUC) where the year has none.", ""]
         if any(r["protocol"]["transductive"] for _, r in runs):
             lines += ["Runs marked [transductive] normalised scores with test-set statistics (RMIS/GenRep style).", ""]
+        if any(first_shot_mark(r) for _, r in runs):
+            lines += ["Runs marked [not first-shot] used a back end that was neither chosen on the dev set "
+                      "(`impact-bench select-backend`, then `run --backend-from`) nor the suite default, so it "
+                      "may have been tuned on eval; DCASE 2023+ rank first-shot systems only.", ""]
         pub = {} if synthetic else published_rows(first["suite"]["name"])
         for set_name in dict.fromkeys(k for _, r in runs for k in r["sets"]):
             cols = [(label, r["sets"].get(set_name))
@@ -193,13 +208,16 @@ def sections(members: list[tuple[str, dict[str, Any]]], out: Path, figures: bool
                          else "mean(AUC, pAUC)"] + total)
             lines += [f"### {set_name}", "", tabulate(body, headers=["machine"] + list(table), tablefmt="github",
                                                       disable_numparse=True), ""]
+            lines += rank_lines(set_name, runs)  # tie groups on the set's headline (anomaly_ranks.py)
             if not synthetic and first["suite"]["layout"] == "dcase":
                 lines += per_machine_table(comparable, int(first["suite"]["year"]), set_name, scored)
+            lines += extra_table(set_name, scored)  # not the official score (anomaly_extra.py)
             if figures:
                 links = []
                 for mach in dict.fromkeys(mm for _, e in scored for mm in e.get("roc", {})):
                     curves = {f"{lab} {unit}": c for lab, e in scored for unit, c in e.get("roc", {}).get(mach, {}).items()}
-                    png = fig_dir / f"roc_{_slug(comparable)}_{_slug(set_name)}_{_slug(mach)}.png"
+                    tag = "" if supp == "ignore" else f"_supp-{_slug(supp)}"
+                    png = fig_dir / f"roc_{_slug(comparable)}{tag}_{_slug(set_name)}_{_slug(mach)}.png"
                     roc_figure(png, mach, curves, f"{comparable} {set_name} — {mach}")
                     links.append(f"[{mach}]({png.relative_to(out.parent).as_posix()})")
                 if links:

@@ -15,7 +15,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from impact_bench.leaderboards.anomaly import sections as anomaly_sections
-from impact_bench.leaderboards.common import is_best, label as run_label, runs_lines, slug
+from impact_bench.leaderboards.common import (NOT_ZERO_SHOT, is_best, label as run_label, not_zero_shot_lines,
+                                               published_seen, runs_lines, seen_source, slug)
 from impact_bench.errors import RegistryError, ResultsError
 from impact_bench.leaderboards.intervals import holm_matrix, run_intervals
 from impact_bench.plots import bar_chart, confusion_figure, significance_matrix
@@ -125,8 +126,8 @@ def _rank_section(ours: list[Column], latex: bool, alpha: float = 0.05, pairs=No
                                            ours[i].per_problem_ci.get("overall"))] for i in order]
     head = ["rank", "run", "overall (mean macro-F1 [95 % CI])" if with_ci else "overall (mean macro-F1)"]
     lines = ["### Overall, with tie groups", "",
-             f"Rank 1 = the best mean and every run not significantly different from it (paired cluster bootstrap over "
-             f"clips, 10,000 resamples, two-sided, {CORRECTIONS[correction]}-adjusted over the comparisons with the best, "
+             f"Rank 1 = the best mean and every run not significantly different from it (paired two-level cluster "
+             f"bootstrap: clips and the seeds' head effects, 10,000 resamples, two-sided, {CORRECTIONS[correction]}-adjusted over the comparisons with the best, "
              f"α = {alpha}); the "
              f"rule repeats on the rest. `impact-bench compare A.json B.json` gives any pair in full.", "",
              tabulate(body, headers=head, tablefmt="latex_raw" if latex else "github", disable_numparse=True), ""]
@@ -163,22 +164,28 @@ def _significance_lines(ours: list[Column], mats, fig_dir: Path, out: Path, tag:
     """Heatmap of the overall pairwise differences with Holm-adjusted (over all pairs) bootstrap p-values."""
     png = fig_dir / f"significance_{tag}.png"
     significance_matrix(png, [c.label for c in ours], mats.diff, holm_matrix(mats.p), title, alpha)
-    return [f"Pairwise significance of the overall score (paired cluster bootstrap, Holm-adjusted over all "
+    return [f"Pairwise significance of the overall score (paired two-level cluster bootstrap, Holm-adjusted over all "
             f"{len(ours) * (len(ours) - 1) // 2} pairs, α = {alpha}): "
             f"[significance matrix]({png.relative_to(out.parent).as_posix()})", ""]
 
 
 def build(result_paths: list[Path], out: Path, latex: bool = False, figures: bool = True, ci: bool = False,
-          correction: str = "holm") -> Path:
+          correction: str = "holm", zero_shot_only: bool = False) -> Path:
     """Write the leaderboard page to ``out``. ``ci``: classification per-machine and overall cells show the mean
     with its 95 % cluster-bootstrap interval (:mod:`impact_bench.leaderboards.intervals`) instead of ± std.
     ``correction``: how tie groups adjust the comparisons with each group's best — "holm" (default) or
-    "fdr_bh" (Benjamini–Hochberg)."""
+    "fdr_bh" (Benjamini–Hochberg). ``zero_shot_only``: leave out runs and published columns whose encoder saw
+    the suite's source recordings (its card, :func:`~impact_bench.leaderboards.common.seen_source`)."""
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
     everything = [(p, load_results(p)) for p in result_paths]
     if not everything:
         raise ResultsError("no results files given")
+    hidden = [p for p, r in everything if zero_shot_only and seen_source(r) is not None]
+    everything = [(p, r) for p, r in everything if p not in hidden]
+    if not everything:
+        raise ResultsError("--zero-shot-only: every results file given comes from an encoder that saw its suite's "
+                           "source recordings (see `impact-bench card ENCODER`); nothing is left to show")
     loaded = [(p, r) for p, r in everything if r.get("kind", "classification") == "classification"]
     anomaly = [(p, r) for p, r in everything if r.get("kind") == "anomaly"]
     groups: dict[tuple[str, str, bool], list[Results]] = defaultdict(list)
@@ -188,6 +195,9 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
     fig_dir = out.parent / f"{out.stem}_figures"
     lines = [f"# impact-bench leaderboard ({out.stem})", "", "Generated from: "
              + ", ".join(f"`{p.name}`" for p, _ in everything) + ".", ""]
+    if hidden:
+        lines += ["Left out by `--zero-shot-only` (the encoder saw the suite's source recordings): "
+                  + ", ".join(f"`{p.name}`" for p in hidden) + ".", ""]
     if loaded:
         lines += [
              "Cells: F1 mean ± std over seeds (published cells without a std were printed without one). Per-machine "
@@ -195,8 +205,9 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
              ""]
         if ci:
             lines += ["With `--ci`: our per-machine and overall cells are mean [95 % interval]: percentile interval of "
-                      "the seed-averaged macro-F1 under the class-stratified cluster bootstrap over clips (10,000 "
-                      "resamples; every seed's prediction of a drawn clip kept together); per-task cells stay "
+                      "the seed-averaged macro-F1 under the class-stratified two-level cluster bootstrap (10,000 "
+                      "resamples; every seed's prediction of a drawn clip kept together, plus the seeds' head "
+                      "effects); per-task cells stay "
                       "mean ± std. Files without per-clip data (schema < 1.2) keep mean ± std.", ""]
     for (comparable, version, synthetic), members in sorted(groups.items()):
         try:
@@ -206,10 +217,13 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
         taken: set[str] = set()
         ours = [_column(r, run_label(r, taken), ci) for r in members]
         pub_problem, pub_task = published(spec) if spec is not None and not synthetic else ({}, {})
-        pub = [Column(m if "(" in m else f"{m} (published)", pub_problem.get(m, {}), pub_task.get(m, {}), None)
-               for m in dict.fromkeys([*pub_problem, *pub_task])]
         also = published_also(spec) if spec is not None and not synthetic else {}
-        also_cols = [Column(m, cells, {}, None) for m, cells in also.items()]
+        seen_pub = {m: published_seen(m, members[0]["suite"]["name"]) for m in [*pub_problem, *pub_task, *also]}
+        shown_pub = [m for m in dict.fromkeys([*pub_problem, *pub_task]) if not (zero_shot_only and seen_pub.get(m))]
+        pub = [Column((m if "(" in m else f"{m} (published)") + (f" {NOT_ZERO_SHOT}" if seen_pub.get(m) else ""),
+                      pub_problem.get(m, {}), pub_task.get(m, {}), None) for m in shown_pub]
+        also_cols = [Column(m + (f" {NOT_ZERO_SHOT}" if seen_pub.get(m) else ""), cells, {}, None)
+                     for m, cells in also.items() if not (zero_shot_only and seen_pub.get(m))]
         columns = pub + ours
         kind = "SYNTHETIC data — not comparable with published numbers" if synthetic else "real data"
         lines += [f"## Suite `{comparable}` v{version} ({kind})", "", _protocol_line(members), ""]
@@ -239,7 +253,9 @@ def build(result_paths: list[Path], out: Path, latex: bool = False, figures: boo
                 lines += _significance_lines(ours, pairs[0], fig_dir, out, tag, f"{comparable} v{version}"
                                              f"{' (SYNTHETIC)' if synthetic else ''}: overall macro-F1, row − column")
         if spec is not None and not synthetic:
-            lines += _published_notes(spec, [c.label for c in pub + also_cols])
+            lines += _published_notes(spec, [c.label.removesuffix(f" {NOT_ZERO_SHOT}") for c in pub + also_cols])
+            lines += not_zero_shot_lines([(c.label, seen_pub.get(c.label.removesuffix(f" {NOT_ZERO_SHOT}")
+                                                               .removesuffix(" (published)"))) for c in pub + also_cols])
         lines += runs_lines([(c.label, c.source) for c in ours], _run_protocol)
         if synthetic:
             ref_spec = get_suite("dinos")

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Callable
 
 from impact_bench import distributed
+from impact_bench.pipeline import guard
 from impact_bench.pipeline.common import check_existing, resolve_data_root, results_path
-from impact_bench.pipeline.options import OptionError, RunRequest
+from impact_bench.pipeline.options import OptionError, RunRequest, with_channel
 from impact_bench.suites.catalog import get_suite
 from impact_bench.suites.spec import AnomalySuiteSpec
 
@@ -32,9 +33,14 @@ def run(req: RunRequest, log: Callable[[str], None] = print) -> Path | None:
     ranks = distributed.setup(req.device)
     if not ranks.is_main:
         log = _silent
-    spec = get_suite(req.suite, req.tasks_dirs)
-    if isinstance(spec, AnomalySuiteSpec):
-        from impact_bench.pipeline.anomaly import run_anomaly
-        return run_anomaly(req, spec, ranks, log)
-    from impact_bench.pipeline.classification import run_classification
-    return run_classification(req, spec, ranks, log)
+    spec = with_channel(req, get_suite(req.suite, req.tasks_dirs))  # --channel: the stereo suites' policy
+    held = set(guard.held())
+    try:
+        if isinstance(spec, AnomalySuiteSpec):
+            from impact_bench.pipeline.anomaly import run_anomaly
+            return run_anomaly(req, spec, ranks, log)
+        from impact_bench.pipeline.classification import run_classification
+        return run_classification(req, spec, ranks, log)
+    finally:  # a run that stopped with an error releases the results-file lock it took (docs/reliability.md)
+        for final in set(guard.held()) - held:
+            guard.release(final)

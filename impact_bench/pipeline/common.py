@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from impact_bench import readers
-from impact_bench.cache import canonical_hash, default_cache_root
+from impact_bench import audio_notices, faults, readers
+from impact_bench.cache import atomic_write_bytes, canonical_hash, default_cache_root
 from impact_bench.distributed import Ranks
 from impact_bench.encoders.catalog import build_encoder, resolve_factory
 from impact_bench.encoders.protocol import Encoder, describe, identity
 from impact_bench.errors import DataError, ResultsError
 from impact_bench.extract import Extraction, data_fingerprint, dedupe, extract, hash_clips
 from impact_bench.extract import frontend as extract_frontend
-from impact_bench.pipeline.options import RunRequest, check_options
+from impact_bench.pipeline import guard
+from impact_bench.pipeline.options import RunRequest, channel_label_suffix, check_options
 from impact_bench.results import SCHEMA_VERSION, coverage_of, provenance, validate_results, write_json
 from impact_bench.suites.spec import AnomalySuiteSpec, AnySuite
 
@@ -43,6 +44,9 @@ def resolve_data_root(spec: AnySuite, given: Path | None) -> Path:
     if readers.detect(spec, cand):
         return cand
     lines = [f"suite {spec.name!r}: no data found. Looked in: {looked}."]
+    if not spec.data.generator:
+        lines.append(f"Get it with: impact-bench data get {spec.name}  (downloads, verifies and unpacks it where this "
+                     "command looks without --data-root; docs/data.md). Or by hand:")
     if spec.data.generator:
         lines.append(f"Write it with: impact-bench data synth --suite {spec.name} --out DIR, then --data-root DIR.")
     elif isinstance(spec, AnomalySuiteSpec):
@@ -101,6 +105,9 @@ class Prepared:
     t_start: float
     duplicates_dropped: int = 0
     notices: list[str] = field(default_factory=list)
+    suspect_audio: dict[str, Any] = field(default_factory=dict)  # audio_notices.collect, by kind
+    native_rates: dict[int, int] = field(default_factory=dict)   # from every clip's header
+    channels: dict[int, int] = field(default_factory=dict)
 
     @property
     def partial(self) -> Path:
@@ -123,7 +130,8 @@ def prepare(req: RunRequest, spec: AnySuite, ranks: Ranks, log: Log, label_suffi
         log(f"note: {note}")
     encoder = build_encoder(req.encoder, checkpoint=req.checkpoint, device=str(ranks.device),
                             options=req.encoder_options, factory=factory)
-    label = (req.label or (encoder.name if ":" in req.encoder else req.encoder) + label_suffix)
+    label = (req.label or (encoder.name if ":" in req.encoder else req.encoder) + label_suffix
+             + channel_label_suffix(req))
     coverage = coverage_of(spec, index.clips, subset=index.subset)
     if not coverage["complete"]:
         log(f"note: partial run — {coverage['summary']}; the results file is marked partial")
@@ -131,6 +139,7 @@ def prepare(req: RunRequest, spec: AnySuite, ranks: Ranks, log: Log, label_suffi
     final = results_path(req.out, spec.name, label, bool(index.subset) and not missing_parts, missing_parts)
     clips = list(index.clips)
     hashes = hash_clips(clips, req.progress and ranks.is_main)
+    hashes_all = list(hashes)
     dropped, notices = 0, list(index.notices)
     if drop_duplicates:
         keep, dup_notes = dedupe(clips, hashes)
@@ -138,8 +147,55 @@ def prepare(req: RunRequest, spec: AnySuite, ranks: Ranks, log: Log, label_suffi
         clips, hashes = [clips[i] for i in keep], [hashes[i] for i in keep]
         for note in dup_notes[:5]:
             log(f"note: {note}")
+    found, suspect, rates, channels = _audio_checks(req, spec, list(index.clips), hashes_all, clips, log)
+    notices += found
     return Prepared(req, spec, ranks, log, encoder, label, index, clips, hashes, data_fingerprint(clips, hashes),
-                    coverage, options, final, t_start, dropped, notices)
+                    coverage, options, final, t_start, dropped, notices, suspect, rates, channels)
+
+
+TRAIN_TEST_DUP = "audio duplicated across train and test"
+
+
+def _audio_checks(req: RunRequest, spec: AnySuite, all_clips: list[Any], all_hashes: list[str], clips: list[Any],
+                  log: Log) -> tuple[list[str], dict[str, Any], dict[int, int], dict[int, int]]:
+    """Suspect audio (``audio_notices``) and train/test duplicates: notices, or a DataError under ``--strict``."""
+    dups = _train_test_duplicates(all_clips, all_hashes)
+    facts = [audio_notices.inspect(c.path) for c in clips]
+    suspect, rates, channels = audio_notices.collect(
+        ((c.relpath, f, getattr(c, "start", 0)) for c, f in zip(clips, facts)), spec.audio.clip_seconds,
+        downmixes=spec.audio.channel is None and spec.audio.channels is None)
+    recoded = audio_notices.reencoded_across_splits([(c.relpath, c.path, f, _side(c)) for c, f in zip(clips, facts)])
+    if recoded:
+        dups.append(f"{TRAIN_TEST_DUP} (the same samples in another sample format; {len(recoded)} pair(s)): "
+                    + "; ".join(recoded[:20]) + (f", … and {len(recoded) - 20} more" if len(recoded) > 20 else ""))
+    found = dups + audio_notices.lines(suspect)
+    if req.strict and found:
+        raise DataError("--strict: " + "; ".join(found) + ". Fix or remove these files, or run without --strict "
+                        "(the results file then lists them under suite.notices)")
+    for line in found:
+        log(f"note: {line}")
+    return found, suspect, rates, channels
+
+
+def _side(clip: Any) -> str:
+    """train / test for a clip of an anomaly split or of a release's train/test folders; other otherwise."""
+    return getattr(clip, "split", None) or getattr(clip, "release_split", None) or "other"
+
+
+def _train_test_duplicates(clips: list[Any], hashes: list[str]) -> list[str]:
+    """Byte-identical files on both sides of a train/test split (anomaly ``split``; the release's split)."""
+    groups: dict[str, list[int]] = {}
+    for i, h in enumerate(hashes):
+        groups.setdefault(h, []).append(i)
+    found = []
+    for idx in groups.values():
+        sides = {_side(clips[i]) for i in idx}
+        if len(idx) > 1 and {"train", "test"} <= sides:
+            found.append(" = ".join(clips[i].relpath for i in idx))
+    if not found:
+        return []
+    more = f", … and {len(found) - 20} more" if len(found) > 20 else ""
+    return [f"{TRAIN_TEST_DUP} (byte-identical; {len(found)} group(s)): " + "; ".join(found[:20]) + more]
 
 
 def open_partial(p: Prepared, run_key: str) -> Path:
@@ -158,24 +214,28 @@ def open_partial(p: Prepared, run_key: str) -> Path:
     if p.ranks.is_main:
         partial.mkdir(parents=True, exist_ok=True)
         write_json(state, {"run_fingerprint": run_key})
+    guard.remember_run_key(partial, run_key)
     return partial
 
 
 def unit(partial: Path, name: str, compute: Callable[[], dict[str, Any]], log: Log = print) -> dict[str, Any]:
-    """One unit of work, computed once: read back from the partial folder when a previous run finished it
-    (a damaged unit file is recomputed, with a notice)."""
-    path = partial / f"{name}.json"
-    if path.exists():
+    """One unit of work, computed once: read back from the partial folder when this run's configuration
+    finished it (a damaged unit, or one another configuration made, is recomputed with a notice)."""
+    return guard.unit(partial, name, compute, log)
+
+
+def with_bank_check(compute: Callable[[], dict[str, Any]], where: str) -> Callable[[], dict[str, Any]]:
+    """``compute`` with a back end's "k larger than the bank" (a ValueError deep in the k-NN code) turned into
+    a DataError naming the set and the bank size, so the CLI answers with a sentence, not a traceback."""
+    def checked() -> dict[str, Any]:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                return data
-            raise ValueError("not a JSON object")
-        except (OSError, ValueError) as exc:
-            log(f"note: finished unit {path} is damaged ({type(exc).__name__}: {exc}); recomputing it")
-    result = compute()
-    write_json(path, result)
-    return result
+            return compute()
+        except ValueError as exc:
+            if "needs a bank of" not in str(exc):
+                raise
+            raise DataError(f"{where}: {exc} — the --backend-opt k (or the suite's k) exceeds a training bank of "
+                            f"this set; choose a smaller k") from None
+    return checked
 
 
 def embed(p: Prepared) -> Extraction:
@@ -202,8 +262,17 @@ class Started:
 def begin(p: Prepared, protocol: dict[str, Any]) -> Started:
     """Run key from the kind's protocol, existing-file check, partial folder, embeddings."""
     run_key = p.run_key(protocol)
-    if check_existing(p.final, run_key, p.req.overwrite, p.log):
-        return Started(run_key, True)
+    if p.ranks.is_main:  # one run per results file (see pipeline/guard.py); the other ranks only extract
+        guard.acquire(p.final)
+    try:
+        if p.ranks.is_main:
+            guard.repair_interrupted_swap(p.partial, p.log)
+        if check_existing(p.final, run_key, p.req.overwrite, p.log):
+            guard.release(p.final)
+            return Started(run_key, True)
+    except BaseException:
+        guard.release(p.final)
+        raise
     partial = open_partial(p, run_key)
     return Started(run_key, False, partial, embed(p))
 
@@ -216,22 +285,48 @@ def header(p: Prepared, kind: str, run_key: str, ext: Extraction, suite_extra: d
         "suite": {"name": spec.name, "version": spec.version, "title": spec.title, "synthetic": spec.synthetic,
                   "comparable_to": spec.comparable_to, "source_file": Path(spec.source_file).name,
                   "main_score": spec.main_score, "data_root": str(p.index.root), "data_fingerprint": p.fingerprint,
-                  "subset": bool(p.index.subset), "notices": p.notices + ext.notices, **suite_extra},
+                  "subset": bool(p.index.subset), "notices": p.notices + ext.notices,
+                  "audio_notices": p.suspect_audio, **suite_extra},
         "coverage": p.coverage,
         "options": p.options,
         "extraction": {"computed": ext.computed, "cached": ext.cached, "cache_key": ext.policy["cache_key"],
                        "batch_size": p.req.batch_size, "ranks": p.ranks.world,
-                       # of the clips rank 0 decoded in this run (cache hits are not decoded):
-                       "native_sample_rates": ext.native_rates, "channels": ext.channels},
+                       # of every clip, from its header (the same on a warm cache):
+                       "native_sample_rates": p.native_rates, "channels": p.channels},
         "provenance": provenance(p.req.device),
     }
 
 
-def finish(p: Prepared, results: dict[str, Any], extra_note: str = "") -> Path:
-    """Validate through the results models, write atomically, drop the partial folder."""
-    write_json(p.final, validate_results(results, str(p.final)))
+def _final_bytes(p: Prepared, results: dict[str, Any]) -> bytes:
+    guard.recheck_existing(p.final, results["run_fingerprint"], p.req.overwrite, p.partial)
+    faults.point("results-write")
+    return (json.dumps(validate_results(results, str(p.final)), indent=1) + "\n").encode()  # as write_json
+
+
+def _done(p: Prepared, extra_note: str) -> Path:
     shutil.rmtree(p.partial, ignore_errors=True)
+    guard.sweep_leftovers(p.final)
+    guard.release(p.final)
     marks = (" [SYNTHETIC data]" if p.spec.synthetic else "") + (" [SUBSET]" if "__subset" in p.final.name else "") \
         + ("" if p.coverage["complete"] else " [PARTIAL]")
     p.log(f"wrote {p.final}{extra_note}{marks}")
+    if p.suspect_audio:
+        p.log(f"suspect audio: {audio_notices.summary(p.suspect_audio)} (listed under suite.notices in the results "
+              f"file; --strict refuses them)")
     return p.final
+
+
+def finish(p: Prepared, results: dict[str, Any], extra_note: str = "") -> Path:
+    """Validate through the results models, check (under the lock) that the file is still what the run saw
+    at its start, write atomically, drop the partial folder and leftover temp files, release the lock."""
+    atomic_write_bytes(p.final, _final_bytes(p, results))
+    return _done(p, extra_note)
+
+
+def finish_with_folder(p: Prepared, results: dict[str, Any], staging: Path, folder: Path,
+                       extra_note: str = "") -> Path:
+    """As :func:`finish`, for a run whose results file describes a folder beside it (anomaly submissions):
+    the two are replaced as one unit (``guard.swap_into_place``), so no kill leaves an old results file
+    beside a new folder."""
+    guard.swap_into_place(p.partial, p.final, _final_bytes(p, results), staging, folder)
+    return _done(p, extra_note)

@@ -36,6 +36,7 @@ class RunRequest:
     progress: bool = True
     tasks_dirs: tuple[str, ...] = ()
     label: str | None = None  # run name in file names and leaderboards (default: the encoder's name)
+    strict: bool = False      # suspect audio (impact_bench/audio_notices.py) is an error, not a notice
     # classification (and, where marked, supervised anomaly) suites; None / empty = the suite's default
     seeds: int | None = None                 # also supervised anomaly
     max_clips_per_class: int | None = None
@@ -48,14 +49,19 @@ class RunRequest:
     backend: dict[str, Any] = field(default_factory=dict)  # overrides of the suite's back end
     toy2022: str | None = None               # DCASE 2022 only: "evaluator" (default) | "attributes"
     machines: tuple[str, ...] = ()           # also supervised anomaly: score only these machine types
+    backend_from: Path | None = None         # selection file of `impact-bench select-backend` (dev-set choice)
+    channel: str | None = None               # near/far stereo suites (DCASE 2026): near | far | mean | both
+    supplementary: str | None = None         # DCASE 2025: ignore (default) | bank | noise-norm (supplemental/ clips)
 
 
 FLAGS = {"seeds": "--seeds", "max_clips_per_class": "--max-clips-per-class", "split": "--split", "probe": "--probe",
          "class_map": "--class-map", "standardize": "--standardize", "ground_truth": "--ground-truth",
-         "backend": "--backend-opt", "toy2022": "--toy2022", "machines": "--machines"}
+         "backend": "--backend-opt", "toy2022": "--toy2022", "machines": "--machines",
+         "backend_from": "--backend-from", "channel": "--channel",
+         "supplementary": "--supplementary"}
 KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     "classification": ("seeds", "max_clips_per_class", "split", "probe", "class_map", "standardize"),
-    "anomaly": ("ground_truth", "backend", "toy2022", "machines"),
+    "anomaly": ("ground_truth", "backend", "toy2022", "machines", "backend_from", "channel", "supplementary"),
     "supervised anomaly": ("seeds", "standardize", "machines"),
 }
 
@@ -76,6 +82,16 @@ def given(req: RunRequest) -> dict[str, Any]:
     return out
 
 
+def check_supplementary(mode: str, spec: AnySuite) -> None:
+    """--supplementary: a known mode, on a suite whose release ships supplemental/ recordings."""
+    from impact_bench.anomaly.supplementary import MODES, YEARS, supports  # noqa: PLC0415
+    if mode not in MODES:
+        raise OptionError(f"--supplementary must be one of {', '.join(MODES)}, got {mode!r}")
+    if not supports(spec.data.layout, getattr(spec.data, "year", None)):
+        raise OptionError(f"--supplementary does not apply to suite {spec.name}: it has no supplementary "
+                          f"recordings (DCASE {', '.join(map(str, YEARS))} only)")
+
+
 def check_options(req: RunRequest, spec: AnySuite) -> dict[str, Any]:
     """Refuse options the suite's kind does not use; return the applied ones (for the results file)."""
     kind = suite_kind(spec)
@@ -93,6 +109,10 @@ def check_options(req: RunRequest, spec: AnySuite) -> dict[str, Any]:
                           f"always scored together")
     if req.toy2022 is not None and getattr(spec.data, "year", None) != 2022:
         raise OptionError(f"--toy2022 does not apply to suite {spec.name}: it applies to DCASE 2022 suites only")
+    if req.channel is not None:
+        check_channel(req, spec)
+    if req.supplementary is not None:
+        check_supplementary(req.supplementary, spec)
     if req.seeds is not None and req.seeds < 1:
         raise OptionError(f"--seeds must be ≥ 1, got {req.seeds}")
     if Path(req.out).exists() and not Path(req.out).is_dir():
@@ -102,3 +122,32 @@ def check_options(req: RunRequest, spec: AnySuite) -> dict[str, Any]:
     if req.max_clips_per_class is not None and req.max_clips_per_class < 1:
         raise OptionError(f"--max-clips-per-class must be ≥ 1, got {req.max_clips_per_class}")
     return applied
+
+
+CHANNEL_POLICIES = ("near", "far", "mean", "both")  # AudioSpec.channel_policy (suites/spec.py)
+
+
+def check_channel(req: RunRequest, spec: AnySuite) -> None:
+    """``--channel`` applies to near/far stereo suites only (``audio.channel_policy`` set: DCASE 2026)."""
+    if req.channel not in CHANNEL_POLICIES:
+        raise OptionError(f"--channel must be one of {', '.join(CHANNEL_POLICIES)}, got {req.channel!r}")
+    if getattr(spec.audio, "channel_policy", None) is None:
+        raise OptionError(f"--channel does not apply to suite {spec.name}: its files are not near/far stereo "
+                          f"(stereo suites: dcase2026, dcase2026-synth)")
+
+
+def with_channel(req: RunRequest, spec: AnySuite) -> AnySuite:
+    """The suite with ``--channel`` as its channel policy (checked first); unchanged without the option."""
+    if req.channel is None:
+        return spec
+    check_channel(req, spec)
+    if spec.audio.channel_policy == req.channel:
+        return spec
+    audio = spec.audio.model_copy(update={"channel_policy": req.channel})
+    return spec.model_copy(update={"audio": audio})
+
+
+def channel_label_suffix(req: RunRequest) -> str:
+    """Runs with a channel other than the baseline's near one are labelled ``<encoder>+<policy>``, so
+    they sit beside the default run in one results folder and on leaderboards."""
+    return f"+{req.channel}" if req.channel not in (None, "near") else ""

@@ -52,6 +52,19 @@ class AudioSpec(_Strict):
     # LISTEN release's dataset code computes it; none
     waveform_norm: Literal["rms-zscore", "rms-zscore-ddof1", "none"] = "rms-zscore"
     channel: Optional[int] = Field(default=None, ge=0)  # None: mean downmix; k: that channel only
+    # every file must have exactly this many channels (None: any count); another count is an error naming
+    # the file (extract.load_for_encoder). DCASE: 1 for 2020–2025, 2 for 2026 (set from data.year)
+    channels: Optional[int] = Field(default=None, ge=1)
+    # near/far-microphone stereo (DCASE 2026: left = near mic, as the earlier mono; right = far mic):
+    # near = channel 0 (the official baseline's choice), far = channel 1, mean = downmix, both = the
+    # two channels embedded separately and concatenated [near, far] (twice the encoder's dimension)
+    channel_policy: Optional[Literal["near", "far", "mean", "both"]] = None
+
+    @model_validator(mode="after")
+    def _channel_policy(self) -> "AudioSpec":
+        if self.channel_policy is not None and (self.channels != 2 or self.channel is not None):
+            raise ValueError("channel_policy: needs channels: 2 (a near/far stereo suite) and no 'channel'")
+        return self
 
 
 class ProbeHyperparameters(_Strict):
@@ -151,12 +164,18 @@ class SuiteSpec(_SuiteHeader):
 class BackendSpec(_Strict):
     """Anomaly back end on frozen embeddings (``impact_bench.anomaly.backends``)."""
 
-    name: Literal["knn", "kmeans", "lof", "gmm"] = "knn"
+    name: Literal["knn", "kmeans", "lof", "gmm", "mahalanobis", "knn-kmeans", "knn-smote", "knn-rescale",
+                  "local-density"] = "knn"
     k: int = Field(default=1, ge=1)                      # RMIS / GenRep: k = 1
     metric: Literal["cosine", "euclidean"] = "cosine"    # RMIS: cosine
-    n_clusters: int = Field(default=16, ge=1)
+    n_clusters: int = Field(default=16, ge=1)            # ASDKit Kmeans default.yaml: 16
     n_components: int = Field(default=2, ge=1)
     normalise: Literal["none", "train-loo", "test-z"] = "none"
+    cov: Literal["ledoit-wolf", "empirical", "oas"] = "ledoit-wolf"  # mahalanobis (anomaly/backends_extra.py)
+    smote_ratio: float = Field(default=0.2, gt=0, le=1)  # knn-smote: ASDKit config/score default.yaml
+    smote_neighbors: int = Field(default=2, ge=1)        # knn-smote: ASDKit config/score default.yaml
+    k_ref: Optional[int] = Field(default=None, ge=1)     # None: knn-rescale 4 (ASDKit), local-density 1 (MERL)
+    density: Literal["ratio", "difference"] = "ratio"    # local-density: MERL conf.yaml norm_type
 
 
 class SupervisedSpec(ProbeHyperparameters):
@@ -195,8 +214,8 @@ class AnomalyDataSpec(_Strict):
 
     @model_validator(mode="after")
     def _year(self) -> "AnomalyDataSpec":
-        if self.layout == "dcase" and self.year not in (2020, 2021, 2022, 2023, 2024, 2025):
-            raise ValueError("year: a dcase layout needs year 2020-2025")
+        if self.layout == "dcase" and self.year not in (2020, 2021, 2022, 2023, 2024, 2025, 2026):
+            raise ValueError("year: a dcase layout needs year 2020-2026")
         return self
 
 
@@ -213,6 +232,21 @@ class AnomalySuiteSpec(_SuiteHeader):
     audio: AudioSpec
     protocol: AnomalyProtocolSpec = AnomalyProtocolSpec()
     reference: AnomalyReferenceSpec = AnomalyReferenceSpec()
+
+    @model_validator(mode="after")
+    def _dcase_channels(self) -> "AnomalySuiteSpec":
+        """DCASE releases: mono 2020–2025, near/far stereo 2026 (nttcslab/dcase2023_task2_baseline_ae README,
+        "Dataset audio format"); a suite file may state ``audio.channels`` itself, but not another count."""
+        if self.data.layout != "dcase":
+            return self
+        want = 2 if self.data.year == 2026 else 1
+        if self.audio.channels not in (None, want):
+            raise ValueError(f"audio.channels: DCASE {self.data.year} files have {want} channel(s)")
+        update: dict[str, Any] = {"channels": want}
+        if want == 2 and self.audio.channel_policy is None:
+            update["channel_policy"] = "near"  # the official baseline reads channel 0 (loader_common.file_load)
+        object.__setattr__(self, "audio", AudioSpec.model_validate({**self.audio.model_dump(), **update}))
+        return self
 
 
 AnySuite = SuiteSpec | AnomalySuiteSpec

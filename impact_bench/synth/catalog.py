@@ -15,7 +15,7 @@ def write_suite_data(spec: AnySuite, root: Path, scale: float = 1.0, machines: i
     if gen is None:
         raise ImpactBenchError(f"suite {spec.name!r} has real data only; synthetic suites: "
                                "dinos-synth, dinos-anomaly-synth, listen-onsite-synth, dcase2020-synth … "
-                               "dcase2024-synth, mimii-synth, mimii-supervised-synth")
+                               "dcase2024-synth, dcase2026-synth (near/far stereo), mimii-synth, mimii-supervised-synth")
     if not 0 < scale <= 10:
         raise ImpactBenchError(f"--scale must be in (0, 10], got {scale}")
     if gen == "dinos-synth":

@@ -8,6 +8,13 @@ are the classic rotating-machine faults, at random severity so that detection is
 bearing defect (a non-harmonic tone with impacts at the defect rate), imbalance (first harmonic
 raised), rub (impacts once per revolution ringing a high mode), looseness (amplitude modulation at f_r).
 
+2026 (near/far stereo, nttcslab/dcase2023_task2_baseline_ae README: left = near mic, "equivalent to the
+previous mono"; right = far mic): the left channel is the single-microphone mixture above; the right one
+hears the same machine from farther away in the same room (:func:`two_microphones`): 1/r spherical
+spreading of the direct path and its propagation delay, a diffuse reverberant field whose level does
+not depend on the distance (so the far microphone's direct-to-reverberant ratio is lower), the same
+diffuse factory noise partly decorrelated, plus a noise source near the far microphone.
+
 Layout (what the official Zenodo zips unpack to)::
 
     <root>/dev_data/<machine>/train|test/…   <root>/eval_data/<machine>/train|test/…
@@ -29,7 +36,7 @@ from scipy import signal
 from tqdm import tqdm
 
 GENERATOR_VERSION = "1"
-SR = 16_000       # DCASE T2: 16 kHz mono 16-bit (Zenodo dataset descriptions)
+SR = 16_000       # DCASE T2: 16 kHz 16-bit (Zenodo dataset descriptions); mono, 2026: stereo
 SECONDS = 10.0    # ~10-s clips
 FAULTS = ("bearing", "imbalance", "rub", "looseness")
 
@@ -208,13 +215,65 @@ def background(kind: str, n: int, r: np.random.Generator) -> np.ndarray:
 
 
 def render(year: int, p: Planned) -> np.ndarray:
+    """(samples,) float32 — or (samples, 2) for the 2026 near/far stereo — peak 0.3 over all channels."""
     r = rng_for("clip", year, p.set, p.machine, p.unit, p.split, p.domain, p.label, p.index)
     fault = FAULTS[int(r.integers(len(FAULTS)))] if p.label == "anomaly" else None
     x = machine_sound(p.machine, p.speed, fault, r)
     snr_db = r.uniform(0, 6)
-    noise = background("A" if p.domain == "source" else "B", len(x), r)
-    y = x + noise * 10 ** (-snr_db / 20)
+    kind = "A" if p.domain == "source" else "B"
+    noise = background(kind, len(x), r) * 10 ** (-snr_db / 20)
+    y = x + noise if year not in STEREO_YEARS else two_microphones(x, noise, kind, room_of(p.machine, p.unit), r)
     return (0.3 * y / np.abs(y).max()).astype(np.float32)
+
+
+# --- 2026: near and far microphone ------------------------------------------------------------------
+
+STEREO_YEARS = (2026,)   # DCASE 2026: two channels, left = near mic, right = far mic (baseline README)
+SOUND_SPEED = 343.0      # m/s, air at 20 °C
+NEAR_M = 0.3             # near-microphone distance to the machine (m)
+
+
+@dataclass(frozen=True)
+class Room:
+    """One machine's fixed recording geometry: far-mic distance, critical distance (where the direct
+    and the diffuse reverberant energy are equal), reverberation time, and the two room responses."""
+
+    far_m: float
+    critical_m: float
+    rt60: float
+    tails: tuple[np.ndarray, np.ndarray]   # unit-energy diffuse tails at the near / far position
+
+
+def room_of(machine: str, unit: str) -> Room:
+    r = rng_for("room", machine, unit)
+    far_m, critical_m, rt60 = r.uniform(1.0, 2.0), r.uniform(1.0, 2.0), r.uniform(0.25, 0.5)
+    t = np.arange(int(rt60 * SR)) / SR
+    env = np.exp(-6.9 * t / rt60)        # -60 dB at rt60 (ln 1000 = 6.9)
+    env[: int(0.005 * SR)] = 0           # first reflections arrive after the direct sound
+    tails = tuple(e / np.sqrt(np.sum(e * e)) for e in (r.standard_normal(len(t)) * env for _ in range(2)))
+    return Room(far_m, critical_m, rt60, tails)  # type: ignore[arg-type]
+
+
+def two_microphones(x: np.ndarray, noise: np.ndarray, kind: str, room: Room, r: np.random.Generator) -> np.ndarray:
+    """(n, 2): [near, far]. Direct path ∝ 1/distance with its delay; the diffuse reverberant field's level
+    is distance-independent (∝ 1/critical distance); the diffuse factory noise reaches both positions at
+    one level, partly decorrelated; the far position adds a local noise source (fan/vent band + hum)."""
+    n = len(x)
+    channels = []
+    for k, dist in enumerate((NEAR_M, room.far_m)):
+        delay = int(round((dist - NEAR_M) / SOUND_SPEED * SR))
+        direct = np.zeros(n)
+        direct[delay:] = x[: n - delay] * NEAR_M / dist
+        reverb = signal.fftconvolve(x, room.tails[k])[:n] * NEAR_M / room.critical_m
+        channels.append(direct + reverb)
+    rho = r.uniform(0.5, 0.8)  # coherence of the diffuse noise between the two positions
+    other = background(kind, n, r) * np.std(noise)
+    t = np.arange(n) / SR
+    local = _band(n, r.uniform(200, 600), r.uniform(1200, 3000), r) + 0.5 * np.sin(2 * np.pi * r.uniform(95, 125) * t)
+    local *= np.std(noise) * r.uniform(0.5, 1.0) / (np.std(local) + 1e-12)
+    near = channels[0] + noise
+    far = channels[1] + rho * noise + np.sqrt(1 - rho * rho) * other + local
+    return np.stack([near, far], axis=1)
 
 
 # --- writing -----------------------------------------------------------------------------------------
