@@ -49,3 +49,14 @@ def write_wav(path: Path, data: np.ndarray, rate: int = 48_000) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), data, rate, subtype="PCM_16" if np.isfinite(data).all() else "FLOAT")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a test module (its encoders' numbers must not depend on the thread count)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

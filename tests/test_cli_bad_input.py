@@ -145,3 +145,23 @@ def test_backend_k_larger_than_a_bank_names_the_set_and_the_bank_size(tmp_path, 
     assert code == 2 and "Traceback" not in err
     message = err[err.index("impact-bench: error: "):]
     assert "dev" in message and "k = 999" in message and "got 10" in message  # where, the k asked, the bank size
+
+
+def test_an_os_error_anywhere_is_one_sentence(monkeypatch, capsys):
+    """An I/O failure the code did not foresee (here: the disk fills while listing) still ends in exit 2."""
+    import errno
+
+    from impact_bench import cli
+    from impact_bench.cli import listing
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device", "/some/where/out.json")
+
+    monkeypatch.setattr(listing, "main", full)
+    parser = cli.build_parser()
+    args = parser.parse_args(["list", "suites"])
+    monkeypatch.setattr(cli, "build_parser", lambda: type("P", (), {"parse_args": lambda self, argv: args})())
+    args.func = full
+    assert cli.main(["list", "suites"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device (/some/where/out.json); free some space" in err and "Traceback" not in err

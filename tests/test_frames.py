@@ -19,12 +19,7 @@ DATA = Path(__file__).parent / "data"
 FRAME_CHECKS = [name for name in CHECKS_BY_NAME if name.startswith("frames-")]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _listen(arch: str, seed: int, tmp_path: Path):

@@ -11,6 +11,7 @@ mistyped flag answer at once (``tests/test_cli_startup.py`` guards this).
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from types import ModuleType
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the machine refused (permissions, disk full, I/O error): one sentence, no traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        hint = "; free some space and run the same command again (finished work is kept)" \
+            if exc.errno == errno.ENOSPC else ""
+        print(f"impact-bench: error: {exc.strerror or exc}{where}{hint}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nimpact-bench: interrupted; finished work is kept — run the same command again to resume.",
               file=sys.stderr)
