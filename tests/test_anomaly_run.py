@@ -69,6 +69,8 @@ def test_run_writes_official_files_and_matches_the_evaluator(trees, tmp_path, ye
         assert 0 < res["summary"]["dev"] <= 1
     assert res["extraction"]["windows_per_clip"] == {"1": res["suite"]["data_fingerprint"]["files"]}
     assert res["protocol"]["domains"] == ("pooled" if year <= 2021 else "min")
+    from impact_bench.anomaly.knn import screen_record  # the KNN search path is recorded (issue 17 item 10)
+    assert res["protocol"]["knn_search"] == screen_record("auto", "cosine")
 
 
 def test_eval_labels_never_reach_the_scores(trees, tmp_path):

@@ -80,3 +80,20 @@ def test_normalisations():
         BackendConfig(normalise="zscore")
     with pytest.raises(DataError, match="no training clips"):
         score_section(BackendConfig(), train[:0], test)
+
+
+def test_screen_option_is_choosable_recorded_and_exact():
+    """Issue 17 item 10: the bf16 screen is an option (on / off / auto) and the results record what decided it."""
+    from impact_bench.anomaly.knn import SCREEN_MIN_BANK, bf16_is_fast, screen_record
+
+    rng = np.random.default_rng(3)
+    bank, test = rng.normal(size=(300, 32)).astype(np.float32), rng.normal(size=(50, 32)).astype(np.float32)
+    on, off = (Detector(BackendConfig(k=3, screen=s), bank) for s in ("on", "off"))
+    np.testing.assert_allclose(on.score(test), off.score(test), rtol=0, atol=1e-6)  # same neighbours, same sums
+    nn = NearestNeighbors(n_neighbors=3, metric="cosine").fit(bank)
+    np.testing.assert_allclose(off.score(test), nn.kneighbors(test)[0].mean(1), atol=1e-5)
+    with pytest.raises(DataError, match="screen must be one of"):
+        BackendConfig(screen="sometimes")
+    assert screen_record("auto", "cosine") == {"screen": "auto", "min_bank_rows": SCREEN_MIN_BANK,
+                                               "bf16_fast": bf16_is_fast()}
+    assert screen_record("off", "cosine") == {"screen": "off", "min_bank_rows": None, "bf16_fast": None}

@@ -42,6 +42,7 @@ from impact_bench.suites.spec import BackendSpec
 BACKENDS = ("knn", "kmeans", "lof", "gmm", "mahalanobis", "knn-kmeans", "knn-smote", "knn-rescale", "local-density")
 MIXED_BANK = ("knn-rescale", "local-density")  # one detector on both domains' clips, no source/target min
 NORMALISATIONS = ("none", "train-loo", "test-z")
+SCREENS = {"auto": "auto", "on": "bf16", "off": "off"}  # --backend-opt screen=… → knn_distances(screen=…)
 TRANSDUCTIVE = {"test-z"}
 
 
@@ -62,6 +63,7 @@ class BackendConfig:
     smote_neighbors: int = _SPEC.smote_neighbors  # knn-smote: ASDKit default.yaml 2
     k_ref: int | None = _SPEC.k_ref          # local density neighbours; None → the source's default
     density: str = _SPEC.density             # local-density: ratio | difference (MERL norm_type)
+    screen: str = _SPEC.screen               # bf16 screen of the cosine KNN search: auto | on | off
     chunk: int = DEFAULT_CHUNK
     seed: int = 0
 
@@ -74,6 +76,8 @@ class BackendConfig:
             raise DataError(f"metric must be cosine or euclidean, got {self.metric!r}")
         if self.cov not in COVARIANCES:
             raise DataError(f"cov (mahalanobis covariance) must be one of {', '.join(COVARIANCES)}, got {self.cov!r}")
+        if self.screen not in SCREENS:
+            raise DataError(f"screen must be one of {', '.join(SCREENS)}, got {self.screen!r}")
         if self.density not in DENSITY_MODES:
             raise DataError(f"density must be one of {', '.join(DENSITY_MODES)}, got {self.density!r}")
         if not isinstance(self.k, int) or self.k < 1:
@@ -156,12 +160,14 @@ class Detector:
         x = np.asarray(x, dtype=np.float32)
         c = self.cfg
         if self.kind == "knn":
-            return knn_distances(self.bank, x, c.k, c.metric, c.chunk).mean(1).astype(np.float64)
+            return knn_distances(self.bank, x, c.k, c.metric, c.chunk, screen=SCREENS[c.screen]).mean(1).astype(
+                np.float64)
         if self.kind == "kmeans":  # knn_distances unit-normalises both sides for cosine
             centres = self.model.cluster_centers_.astype(np.float32)
-            return knn_distances(centres, x, 1, c.metric, c.chunk)[:, 0].astype(np.float64)
+            return knn_distances(centres, x, 1, c.metric, c.chunk, screen=SCREENS[c.screen])[:, 0].astype(np.float64)
         if self.kind == "knn-kmeans":
-            return knn_distances(self.centres, x, c.k, c.metric, c.chunk).mean(1).astype(np.float64)
+            return knn_distances(self.centres, x, c.k, c.metric, c.chunk, screen=SCREENS[c.screen]).mean(1).astype(
+                np.float64)
         if self.kind == "mahalanobis":
             return self.model.score(x, c.chunk)
         if self.kind in MIXED_BANK:

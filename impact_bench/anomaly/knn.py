@@ -56,6 +56,16 @@ def bf16_is_fast() -> bool:
     return _BF16_FAST
 
 
+def screen_record(screen: str, metric: str) -> dict[str, object]:
+    """What decides the search path of a cosine KNN detector, for the results file: the option, the bank
+    size from which ``auto`` screens, and (``auto``) the outcome of this machine's bf16 timing test. With
+    a detector's bank size this says exactly which path (bf16 screen + exact rescoring, or fp32) it took;
+    both give the same neighbours, the distances may differ in the last float32 bits."""
+    bf16 = screen == "auto" and metric == "cosine"
+    return {"screen": screen, "min_bank_rows": SCREEN_MIN_BANK if bf16 else None,
+            "bf16_fast": bf16_is_fast() if bf16 else None}
+
+
 def knn_distances(bank: np.ndarray, queries: np.ndarray, k: int = 1, metric: str = "cosine",
                   chunk: int = DEFAULT_CHUNK, exclude_self: bool = False, screen: str = "auto",
                   ref_scale: np.ndarray | None = None, ref_offset: np.ndarray | None = None) -> np.ndarray:

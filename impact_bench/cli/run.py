@@ -66,7 +66,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "normalise=none|train-loo|test-z (test-z is transductive), n_clusters=16 (kmeans, "
                         "knn-kmeans), n_components=2 (gmm), cov=ledoit-wolf|empirical|oas (mahalanobis), "
                         "smote_ratio=0.2, smote_neighbors=2 (knn-smote), k_ref=4|1 (knn-rescale|local-density), "
-                        "density=ratio|difference (local-density); see docs/anomaly.md, Back ends")
+                        "density=ratio|difference (local-density), screen=auto|on|off (bf16 screen of the cosine "
+                        "KNN search; auto: on for banks of ≥ 4,096 clips where bf16 measures faster, the outcome is "
+                        "recorded in protocol.knn_search); see docs/anomaly.md, Back ends")
     a.add_argument("--backend-from", type=Path, metavar="FILE",
                    help="apply the back end chosen on the dev set by `impact-bench select-backend` (its "
                         "selection file; --backend-opt still overrides). Results record protocol.first_shot; "

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from impact_bench.anomaly import supplementary as sx
+from impact_bench.anomaly.backends import SCREENS
 from impact_bench.anomaly.evaluator import read_ground_truth
 from impact_bench.anomaly.extra_metrics import extra_block, pooled_block
+from impact_bench.anomaly.knn import screen_record
 from impact_bench.anomaly.perclip import add_delong_cis, record_clips
 from impact_bench.anomaly.scoring import (backend_config, score_pooled, score_set, set_headline, set_metrics,
                                           truths_from_names)
@@ -122,6 +124,7 @@ def run_anomaly(req: RunRequest, spec: AnomalySuiteSpec, ranks: Any, log: common
         "protocol": {"year": spec.data.year, "scheme": spec.protocol.scheme,
                      "backend": None if supervised else cfg.as_dict(),
                      "transductive": False if supervised else cfg.transductive,
+                     "knn_search": None if supervised else screen_record(SCREENS[cfg.screen], cfg.metric),
                      "probe": scoring.get("probe"), "youden_from": sup.youden_from if supervised else None,
                      "domains": spec.protocol.domains, "threshold": spec.protocol.threshold,
                      "threshold_q": spec.protocol.threshold_q, "frontend": common.extract_frontend(spec.audio),

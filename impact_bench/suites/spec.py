@@ -176,6 +176,9 @@ class BackendSpec(_Strict):
     smote_neighbors: int = Field(default=2, ge=1)        # knn-smote: ASDKit config/score default.yaml
     k_ref: Optional[int] = Field(default=None, ge=1)     # None: knn-rescale 4 (ASDKit), local-density 1 (MERL)
     density: Literal["ratio", "difference"] = "ratio"    # local-density: MERL conf.yaml norm_type
+    # cosine KNN search (knn, kmeans, knn-kmeans): the exact bf16 screen (anomaly/knn.py) "on", "off", or
+    # "auto" (on for banks of ≥ 4,096 clips where a bf16 matmul measures 2× faster; results record the outcome)
+    screen: Literal["auto", "on", "off"] = "auto"
 
 
 class SupervisedSpec(ProbeHyperparameters):
