@@ -60,12 +60,15 @@ def aligned_units(a_set: dict[str, Any], b_set: dict[str, Any]) -> list[tuple[st
     out = []
     for machine, units in a_set["clips"].items():
         for key, ca in units.items():
-            cb = b_set["clips"][machine][key]
             y, d, sa = arrays(ca)
-            where = {n: i for i, n in enumerate(cb["names"])}
-            sb = np.asarray(cb["scores"], dtype=np.float64)[[where[n] for n in ca["names"]]]
-            out.append((machine, key, y, d, sa, sb))
+            out.append((machine, key, y, d, sa, in_order(b_set["clips"][machine][key], ca["names"], "scores")))
     return out
+
+
+def in_order(unit: dict[str, Any], names: list[str], field: str) -> np.ndarray:
+    """A unit record's ``field`` (scores, decisions) in the order of ``names`` (another run's row order)."""
+    where = {n: i for i, n in enumerate(unit["names"])}
+    return np.asarray(unit[field], dtype=np.float64 if field == "scores" else np.int64)[[where[n] for n in names]]
 
 
 def aligned_decisions(a_set: dict[str, Any], b_set: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -76,9 +79,7 @@ def aligned_decisions(a_set: dict[str, Any], b_set: dict[str, Any]) -> list[tupl
             cb = b_set["clips"][machine][key]
             if ca.get("decisions") is None or cb.get("decisions") is None:
                 return None
-            where = {n: i for i, n in enumerate(cb["names"])}
-            out.append((np.asarray(ca["decisions"], dtype=np.int64),
-                        np.asarray(cb["decisions"], dtype=np.int64)[[where[n] for n in ca["names"]]]))
+            out.append((np.asarray(ca["decisions"], dtype=np.int64), in_order(cb, ca["names"], "decisions")))
     return out
 
 
@@ -225,12 +226,8 @@ def headline_matrix(runs: list[dict[str, Any]], set_name: str, n_boot: int = N_B
         for key, c in per_unit.items():
             y, d, _ = arrays(c)
             units.append((machine, key, y, d))
-            row = []
-            for r in runs:
-                other = r["sets"][set_name]["clips"][machine][key]
-                where = {n: i for i, n in enumerate(other["names"])}
-                row.append(np.asarray(other["scores"], dtype=np.float64)[[where[n] for n in c["names"]]])
-            scores.append(np.stack(row))
+            scores.append(np.stack([in_order(r["sets"][set_name]["clips"][machine][key], c["names"], "scores")
+                                    for r in runs]))
     counts: dict[str, int] = {}
     for u in units:
         counts[u[0]] = counts.get(u[0], 0) + 1

@@ -52,8 +52,7 @@ def main(args: argparse.Namespace) -> int:
     check_comparable([a, b], [str(args.a), str(args.b)])
     if a.get("kind") == "anomaly" and args.levels != "clips+seeds":
         raise ImpactBenchError("--levels applies to probe suites; anomaly runs have no seeds to resample")
-    report = compare_two(a, b, args.n_boot, args.seed, args.alpha) if a.get("kind") == "anomaly" else \
-        compare_two(a, b, args.n_boot, args.seed, args.alpha, args.levels)
+    report = compare_two(a, b, args.n_boot, args.seed, args.alpha, args.levels)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

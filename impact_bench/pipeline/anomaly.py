@@ -104,7 +104,7 @@ def run_anomaly(req: RunRequest, spec: AnomalySuiteSpec, ranks: Any, log: common
         else:
             compute = (lambda s=set_name: _unsupervised_set(spec, cfg, p.clips, ext.embeddings, s, staging,
                                                             sub_root.name, gt, toy2022, supplementary))
-        entry = common.unit(partial, f"set-{set_name}", common.with_bank_check(compute, f"set {set_name}"))
+        entry = common.unit(partial, f"set-{set_name}", compute)
         sets[set_name] = entry
         head = set_headline(entry) if entry.get("scored") else None
         if supervised:

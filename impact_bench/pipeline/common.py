@@ -224,20 +224,6 @@ def unit(partial: Path, name: str, compute: Callable[[], dict[str, Any]], log: L
     return guard.unit(partial, name, compute, log)
 
 
-def with_bank_check(compute: Callable[[], dict[str, Any]], where: str) -> Callable[[], dict[str, Any]]:
-    """``compute`` with a back end's "k larger than the bank" (a ValueError deep in the k-NN code) turned into
-    a DataError naming the set and the bank size, so the CLI answers with a sentence, not a traceback."""
-    def checked() -> dict[str, Any]:
-        try:
-            return compute()
-        except ValueError as exc:
-            if "needs a bank of" not in str(exc):
-                raise
-            raise DataError(f"{where}: {exc} — the --backend-opt k (or the suite's k) exceeds a training bank of "
-                            f"this set; choose a smaller k") from None
-    return checked
-
-
 def embed(p: Prepared) -> Extraction:
     req = p.req
     cache_root = (req.cache_dir or default_cache_root() / "embeddings") if req.use_cache else None
